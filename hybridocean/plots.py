@@ -1,0 +1,134 @@
+"""Figures oceanographers expect: field snapshots with units, and diagnostic time series.
+
+All functions draw with matplotlib's Agg backend (no display needed) and save atomically
+(temp file + rename). They take xarray objects written by :mod:`hybridocean.io`, so the
+units and long names on the axes come from the CF attributes.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Mapping, Optional, Sequence, Union
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import xarray as xr  # noqa: E402
+
+from .io import atomic_path  # noqa: E402
+
+PathLike = Union[str, os.PathLike]
+
+#: Diverging fields (zero-centred colour scale) vs sequential ones.
+_DIVERGING = ("eta", "ssh", "u", "v", "psi", "zeta", "q")
+
+
+def savefig(fig: plt.Figure, path: PathLike, dpi: int = 110) -> Path:
+    """Save ``fig`` as PNG atomically and close it."""
+    final, tmp = atomic_path(path)
+    try:
+        fig.savefig(tmp, dpi=dpi, format="png", bbox_inches="tight")
+        os.replace(tmp, final)
+    finally:
+        plt.close(fig)
+        if tmp.exists():
+            tmp.unlink()
+    return final
+
+
+def _label(da: xr.DataArray) -> str:
+    name = da.attrs.get("long_name", da.name)
+    units = da.attrs.get("units")
+    return f"{name} [{units}]" if units else str(name)
+
+
+def plot_fields(
+    ds: xr.Dataset,
+    variables: Sequence[str],
+    path: PathLike,
+    times: Optional[Sequence[int]] = None,
+    title: str = "",
+) -> Path:
+    """A grid of map panels: rows are time indices ``times`` (default first and last), columns
+    the ``variables``; axes in km, colour bars in the variables' CF units. Diverging fields get a
+    symmetric ``RdBu_r`` scale shared across times."""
+    nt = ds.sizes.get("time", 1)
+    times = list(times) if times is not None else sorted({0, nt - 1})
+    fig, axes = plt.subplots(
+        len(times), len(variables), figsize=(3.6 * len(variables), 3.1 * len(times)), squeeze=False
+    )
+    for c, name in enumerate(variables):
+        da = ds[name]
+        base = name.rstrip("0123456789")
+        vals = da.values
+        if base in _DIVERGING:
+            vmax = float(np.nanmax(np.abs(vals))) or 1.0
+            kw = dict(cmap="RdBu_r", vmin=-vmax, vmax=vmax)
+        else:
+            kw = dict(cmap="viridis", vmin=float(np.nanmin(vals)), vmax=float(np.nanmax(vals)))
+        ydim, xdim = da.dims[-2:]
+        x = ds[xdim].values / 1e3
+        y = ds[ydim].values / 1e3
+        for r, k in enumerate(times):
+            ax = axes[r, c]
+            field = da.isel(time=k).values if "time" in da.dims else da.values
+            im = ax.pcolormesh(x, y, field, shading="auto", **kw)
+            ax.set_aspect("equal")
+            tday = float(ds["time"].values[k]) / 86400 if "time" in ds else 0.0
+            ax.set_title(f"{name}, t = {tday:.2f} d", fontsize=9)
+            ax.set_xlabel("x [km]")
+            ax.set_ylabel("y [km]")
+            fig.colorbar(im, ax=ax, shrink=0.85, label=_label(da))
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return savefig(fig, path)
+
+
+def plot_timeseries(
+    t_seconds: np.ndarray,
+    series: Mapping[str, np.ndarray],
+    path: PathLike,
+    ylabel: str = "",
+    relative: bool = False,
+    title: str = "",
+) -> Path:
+    """Diagnostic time series (e.g. energy, enstrophy, mass) against time in days.
+
+    With ``relative=True`` each series is drawn as ``(s - s[0]) / |s[0]|`` to show drift.
+    """
+    fig, ax = plt.subplots(figsize=(6, 3.4))
+    td = np.asarray(t_seconds) / 86400
+    for name, s in series.items():
+        s = np.asarray(s, dtype=float)
+        if relative:
+            s = (s - s[0]) / (abs(s[0]) or 1.0)
+        ax.plot(td, s, label=name)
+    ax.set_xlabel("time [days]")
+    ax.set_ylabel(ylabel + (" (relative change)" if relative else ""))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return savefig(fig, path)
+
+
+def plot_training_curves(history: Mapping[str, Sequence[float]], path: PathLike, title: str = "") -> Path:
+    """One log-scale panel per training curve (loss, lambda, ||F_a||, ...) against iteration."""
+    keys = [k for k, v in history.items() if len(v) and np.all(np.isfinite(np.asarray(v, dtype=float)))]
+    fig, axes = plt.subplots(1, len(keys), figsize=(3.4 * len(keys), 3.0), squeeze=False)
+    for ax, k in zip(axes[0], keys):
+        v = np.asarray(history[k], dtype=float)
+        ax.plot(np.arange(len(v)), v)
+        if np.all(v > 0):
+            ax.set_yscale("log")
+        ax.set_title(k, fontsize=9)
+        ax.set_xlabel("iteration")
+        ax.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return savefig(fig, path)

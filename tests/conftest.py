@@ -1,0 +1,35 @@
+"""Shared fixtures: devices to test on, float64 default, the optional real-data folder."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+TEST_DATA = Path(__file__).resolve().parent / "data"
+
+# Keep CI on 2 cores deterministic-ish and avoid oversubscription with xdist workers.
+torch.set_num_threads(int(os.environ.get("HYBRIDOCEAN_TEST_THREADS", "1")))
+
+
+@pytest.fixture(params=DEVICES)
+def device(request) -> torch.device:
+    """Every device available: ``cpu`` always, ``cuda`` when present."""
+    return torch.device(request.param)
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """``../shared/data`` beside the checkout; skips the test when it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real-data folder {SHARED_DATA} not present")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def test_data() -> Path:
+    """Small data files shipped with the tests (see tests/data/README.md)."""
+    return TEST_DATA
