@@ -18,7 +18,9 @@ def _parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="run the built-in default case and write its results")
     d.add_argument("--out", default="results/demo", help="output folder (created)")
     d.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
-    d.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    d.add_argument("--threads", type=int, default=1,
+                   help="torch CPU threads (default 1: these small grids are bound by per-op overhead, "
+                        "and extra threads only contend)")
     d.add_argument("--quick", action="store_true", help="a much shorter run (for tests)")
     sub.add_parser("info", help="print versions and devices")
     return p

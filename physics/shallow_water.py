@@ -1,0 +1,331 @@
+"""Rotating shallow-water model on the Arakawa C-grid (linear or nonlinear), for ``odeint``.
+
+Equations (``h = H + eta`` total depth [m], ``u, v`` [m/s], ``f = f0 + beta (y - y0)``)::
+
+    d eta/dt = -div(h u)                                         (flux form, mass exact)
+    d u/dt   = + q V~ - dB/dx - r u + nu Lap(u) + tau_x / (rho0 h)
+    d v/dt   = - q U~ - dB/dy - r v + nu Lap(v) + tau_y / (rho0 h)
+
+with the vector-invariant momentum terms: potential vorticity ``q = (zeta + f) / h_q`` at
+corners (``zeta = dv/dx - du/dy``, ``h_q`` the four-point average of ``h``), mass fluxes
+``U = h_u u``, ``V = h_v v`` (``h_u``, ``h_v`` two-point averages), Bernoulli function
+``B = g eta + K``, ``K = (avg_x(u^2) + avg_y(v^2)) / 2`` at centres. ``q V~`` and ``-q U~``
+are averaged by the Coriolis/vorticity scheme chosen with ``scheme`` (see
+:mod:`physics.sw_schemes`: ``"energy"`` Sadourny 1975 EN, ``"enstrophy"`` Sadourny 1975 ENS,
+``"een"`` Arakawa & Hsu 1990). The viscous term is ``nu Lap(u) = nu (grad D - curl zeta)``
+with ``D = div u`` at centres and ``zeta`` at corners (free slip: zeta = 0 on walls).
+
+``nonlinear=False`` linearises about rest: ``h -> H`` in the fluxes and wind stress,
+``q -> f / H``, ``B -> g eta``.
+
+Boundaries: periodic, or a closed basin (normal velocity zero on the walls, free slip):
+``u``/``v`` on the stored west/south wall points are masked to zero in the input and in the
+tendencies; the east/north walls are ghost points with zero normal flow.
+
+Semi-discrete invariants (tested in ``tests/physics/test_shallow_water*.py``):
+``sum eta`` (always); total energy :meth:`ShallowWater.total_energy` for ``"energy"`` and
+``"een"`` (inviscid, unforced; periodic or closed); potential enstrophy
+:meth:`ShallowWater.potential_enstrophy` for ``"enstrophy"`` (nonlinear, periodic).
+
+``CHANNELS = ("eta", "u", "v")``: state ``(batch, 3, ny, nx)`` with eta at centres, u at
+u-points, v at v-points (see :mod:`physics.grid`).
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable, Iterable, Optional, Tuple, Union
+
+import torch
+from torch import nn
+
+from . import operators as op
+from ._checks import check_choice, check_field, check_nonnegative, check_positive, check_state
+from .grid import Grid
+from .parameters import make_parameters
+from .sw_schemes import SCHEMES, corner_coriolis, corner_depth, coriolis_terms, pad, window
+
+WindStress = Union[None, Tuple[torch.Tensor, torch.Tensor], Callable[[torch.Tensor], Tuple]]
+
+
+class ShallowWater(nn.Module):
+    """Rotating shallow water, ``forward(t, state) -> d state / dt`` (drops into ``odeint``).
+
+    Args:
+        grid: the :class:`~physics.grid.Grid` (periodic or closed; f0, beta from it).
+        g: gravitational acceleration [m/s^2] (> 0).
+        H: mean depth [m] (> 0).
+        nonlinear: full (flux-form mass, vector-invariant momentum) or linearised equations.
+        scheme: Coriolis/vorticity scheme, one of ``("energy", "enstrophy", "een")``.
+        drag: linear bottom drag rate ``r`` [1/s] (>= 0).
+        viscosity: lateral Laplacian viscosity ``nu`` [m^2/s] (>= 0).
+        wind_stress: ``None``; ``(tau_x, tau_y)`` tensors [N/m^2] at u- and v-points,
+            trailing shape ``(ny, nx)``; or a callable ``t -> (tau_x, tau_y)``.
+        rho0: reference density [kg/m^3] (> 0).
+        learnable: names among ``("g", "H", "drag", "viscosity")`` to train (kept positive
+            by :class:`~physics.parameters.PhysicalParameter`); ``True`` for all.
+    """
+
+    CHANNELS = ("eta", "u", "v")
+    PARAMETERS = ("g", "H", "drag", "viscosity")
+
+    def __init__(
+        self,
+        grid: Grid,
+        g: float = 9.81,
+        H: float = 1000.0,
+        nonlinear: bool = True,
+        scheme: str = "energy",
+        drag: float = 0.0,
+        viscosity: float = 0.0,
+        wind_stress: WindStress = None,
+        rho0: float = 1025.0,
+        learnable: Union[bool, Iterable[str]] = (),
+    ) -> None:
+        super().__init__()
+        if not isinstance(grid, Grid):
+            raise TypeError(f"grid must be a physics.grid.Grid, got {type(grid).__name__}")
+        if not isinstance(nonlinear, bool):
+            raise TypeError(f"nonlinear must be a bool, got {type(nonlinear).__name__}")
+        self.grid = grid
+        self.nonlinear = nonlinear
+        self.scheme = check_choice("scheme", scheme, SCHEMES)
+        self.rho0 = check_positive("rho0", rho0)
+        values = {
+            "g": check_positive("g", g),
+            "H": check_positive("H", H),
+            "drag": check_nonnegative("drag", drag),
+            "viscosity": check_nonnegative("viscosity", viscosity),
+        }
+        names = set(self.PARAMETERS) if learnable is True else set(
+            () if learnable in (False, None) else ((learnable,) if isinstance(learnable, str) else learnable))
+        bounds = {}
+        for k in ("drag", "viscosity"):
+            if values[k] == 0.0:
+                if k in names:
+                    raise ValueError(f"{k} must be > 0 to be learnable (it is log-parameterised), got 0")
+                bounds[k] = (None, None)  # a fixed zero
+        make_parameters(self, values, learnable=learnable, bounds=bounds)
+        # drag / viscosity terms are skipped when fixed at zero
+        self._active = {k: k in names or values[k] != 0.0 for k in ("drag", "viscosity")}
+        self.register_buffer("mask_u", grid.mask("u"), persistent=False)
+        self.register_buffer("mask_v", grid.mask("v"), persistent=False)
+        self.register_buffer("f_pad", corner_coriolis(grid, self.mask_u), persistent=False)
+        self.wind_stress_fn: Optional[Callable] = None
+        self.register_buffer("tau_x", None, persistent=False)
+        self.register_buffer("tau_y", None, persistent=False)
+        if callable(wind_stress):
+            self.wind_stress_fn = wind_stress
+        elif wind_stress is not None:
+            if not isinstance(wind_stress, (tuple, list)) or len(wind_stress) != 2:
+                raise TypeError("wind_stress must be None, a (tau_x, tau_y) pair of tensors or a callable t -> pair")
+            for name, tau in zip(("wind_stress[0] (tau_x)", "wind_stress[1] (tau_y)"), wind_stress):
+                check_field(name, tau, grid.ny, grid.nx)
+            self.register_buffer("tau_x", wind_stress[0].to(grid.dtype), persistent=False)
+            self.register_buffer("tau_y", wind_stress[1].to(grid.dtype), persistent=False)
+
+    # ------------------------------------------------------------------ helpers
+    def p(self, name: str, like: torch.Tensor) -> torch.Tensor:
+        """Value of parameter ``name`` in physical units, on ``like``'s dtype/device."""
+        return self.params[name].value.to(dtype=like.dtype, device=like.device)
+
+    def _check(self, state: torch.Tensor) -> None:
+        check_state("state", state, self.CHANNELS, self.grid.ny, self.grid.nx)
+
+    def _fields(self, state: torch.Tensor):
+        """``eta, u, v`` (walls masked) and the depths used in fluxes: ``h`` (centres) or ``H``."""
+        eta, u, v = state.unbind(1)
+        u = u * self.mask_u
+        v = v * self.mask_v
+        H = self.p("H", state)
+        h = H + eta if self.nonlinear else H.expand_as(eta)
+        return eta, u, v, h
+
+    def _fluxes(self, u, v, h):
+        if self.nonlinear:
+            hu = op.avg_backward(h, self.grid, "x", "neumann")
+            hv = op.avg_backward(h, self.grid, "y", "neumann")
+        else:
+            hu = hv = h
+        return hu * u, hv * v, hu, hv
+
+    def _padded_pv(self, zeta: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        """``q = (zeta + f) / h_q`` on padded corners (``f / H`` when linear)."""
+        if self.nonlinear:
+            return (pad(zeta, self.grid) + self.f_pad.to(h.dtype)) / corner_depth(h, self.grid)
+        return (self.f_pad.to(h.dtype) / self.p("H", h)).expand(h.shape[:-2] + (self.grid.ny + 2, self.grid.nx + 2))
+
+    def _wind(self, t, like: torch.Tensor):
+        if self.wind_stress_fn is not None:
+            tau_x, tau_y = self.wind_stress_fn(t)
+            check_field("wind_stress(t)[0] (tau_x)", tau_x, self.grid.ny, self.grid.nx)
+            check_field("wind_stress(t)[1] (tau_y)", tau_y, self.grid.ny, self.grid.nx)
+            return tau_x.to(like), tau_y.to(like)
+        if self.tau_x is not None:
+            return self.tau_x.to(like), self.tau_y.to(like)
+        return None
+
+    # ------------------------------------------------------------------ dynamics
+    def forward(self, t: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
+        """Tendency ``d(eta, u, v)/dt``, shape ``(batch, 3, ny, nx)`` [m/s, m/s^2, m/s^2]."""
+        self._check(state)
+        grid = self.grid
+        eta, u, v, h = self._fields(state)
+        if self.nonlinear and bool((h <= 0).any()):
+            raise ValueError("state: total depth H + eta must be > 0 everywhere (eta below -H)")
+        U, V, hu, hv = self._fluxes(u, v, h)
+        deta = -op.divergence(U, V, grid)
+        zeta = op.vorticity(u, v, grid)
+        cor_u, cor_v = coriolis_terms(self.scheme, self._padded_pv(zeta, h), pad(U, grid), pad(V, grid), grid)
+        B = self.p("g", state) * eta
+        if self.nonlinear:
+            B = B + 0.5 * (op.avg_forward(u * u, grid, "x") + op.avg_forward(v * v, grid, "y"))
+        du = cor_u - op.dx_c2u(B, grid)
+        dv = cor_v - op.dy_c2v(B, grid)
+        if self._active["drag"]:
+            r = self.p("drag", state)
+            du, dv = du - r * u, dv - r * v
+        if self._active["viscosity"]:
+            nu = self.p("viscosity", state)
+            D = op.divergence(u, v, grid)
+            du = du + nu * (op.dx_c2u(D, grid) - op.dy_q2u(zeta, grid))
+            dv = dv + nu * (op.dy_c2v(D, grid) + op.dx_q2v(zeta, grid))
+        wind = self._wind(t, state)
+        if wind is not None:
+            du = du + wind[0] / (self.rho0 * hu)
+            dv = dv + wind[1] / (self.rho0 * hv)
+        return torch.stack((deta, du * self.mask_u, dv * self.mask_v), dim=1)
+
+    # ------------------------------------------------------------------ diagnostics
+    def mass(self, state: torch.Tensor) -> torch.Tensor:
+        """Volume anomaly ``sum eta dx dy`` [m^3], shape ``(batch,)`` (total volume: add
+        ``H Lx Ly``)."""
+        self._check(state)
+        return state[:, 0].sum((-2, -1)) * self.grid.cell_area
+
+    def kinetic_energy(self, state: torch.Tensor) -> torch.Tensor:
+        """``rho0 sum h (avg_x(u^2) + avg_y(v^2)) / 2 dx dy`` [J], ``(batch,)``; ``h -> H``
+        when linear. This averaging is the one the Bernoulli function uses, which makes
+        total energy an exact semi-discrete invariant of the ``"energy"`` scheme."""
+        self._check(state)
+        eta, u, v, h = self._fields(state)
+        K = 0.5 * (op.avg_forward(u * u, self.grid, "x") + op.avg_forward(v * v, self.grid, "y"))
+        return self.rho0 * (h * K).sum((-2, -1)) * self.grid.cell_area
+
+    def potential_energy(self, state: torch.Tensor) -> torch.Tensor:
+        """``rho0 g sum eta^2 / 2 dx dy`` [J], ``(batch,)`` (available potential energy)."""
+        self._check(state)
+        eta = state[:, 0]
+        return self.rho0 * self.p("g", state) * 0.5 * (eta * eta).sum((-2, -1)) * self.grid.cell_area
+
+    def total_energy(self, state: torch.Tensor) -> torch.Tensor:
+        """Kinetic + potential energy [J], ``(batch,)``."""
+        return self.kinetic_energy(state) + self.potential_energy(state)
+
+    def potential_vorticity(self, state: torch.Tensor) -> torch.Tensor:
+        """``q = (zeta + f) / h_q`` at corners [1/(m s)], ``(batch, ny, nx)``, with the full
+        depth ``h = H + eta`` (also for the linear model); ``zeta = 0`` on closed walls."""
+        self._check(state)
+        eta, u, v, _ = self._fields(state)
+        h = self.p("H", state) + eta
+        zeta = op.vorticity(u, v, self.grid)
+        hq = window(corner_depth(h, self.grid), self.grid, 0, 0)
+        f = self.f_pad.to(state.dtype)[1:-1]  # stored corner rows j = 0..ny-1
+        return (zeta + f) / hq
+
+    def potential_enstrophy(self, state: torch.Tensor) -> torch.Tensor:
+        """``sum h_q q^2 / 2 dx dy`` over the stored corners [m^3/s^2], ``(batch,)``."""
+        eta = state[:, 0]
+        hq = window(corner_depth(self.p("H", state) + eta, self.grid), self.grid, 0, 0)
+        q = self.potential_vorticity(state)
+        return 0.5 * (hq * q * q).sum((-2, -1)) * self.grid.cell_area
+
+    # ------------------------------------------------------------------ time step
+    def dt_max(self, state: Optional[torch.Tensor] = None) -> float:
+        """Largest stable explicit step [s] (forward-Euler-type bounds, safety factor 1).
+
+        Gravity waves (+ advection when nonlinear and ``state`` given):
+        ``dt <= 1 / ((sqrt(g h_max) + |u|_max) sqrt(1/dx^2 + 1/dy^2))``, i.e.
+        ``dx / (sqrt(2 g H))`` for ``dx = dy`` at rest; viscosity:
+        ``dt <= 1 / (2 nu (1/dx^2 + 1/dy^2))``.
+        """
+        g = float(self.params["g"].value.detach())
+        H = float(self.params["H"].value.detach())
+        speed_extra = 0.0
+        if state is not None:
+            self._check(state)
+            if self.nonlinear:
+                H = H + max(float(state[:, 0].max()), 0.0)
+                speed_extra = float(state[:, 1:].abs().max())
+        inv = math.sqrt(1.0 / self.grid.dx**2 + 1.0 / self.grid.dy**2)
+        dt = 1.0 / ((math.sqrt(g * H) + speed_extra) * inv)
+        nu = float(self.params["viscosity"].value.detach())
+        if nu > 0:
+            dt = min(dt, 1.0 / (2.0 * nu * inv**2))
+        return dt
+
+    def check_dt(self, dt: float, state: Optional[torch.Tensor] = None) -> float:
+        """Return ``dt`` after checking ``0 < dt <= dt_max(state)``; ``ValueError`` otherwise."""
+        dt = check_positive("dt", dt)
+        limit = self.dt_max(state)
+        if dt > limit:
+            raise ValueError(
+                f"dt = {dt:.6g} s violates the CFL limit dt_max = {limit:.6g} s "
+                f"(gravity-wave speed sqrt(g H) on dx = {self.grid.dx:.6g}, dy = {self.grid.dy:.6g} m)"
+            )
+        return dt
+
+    def extra_repr(self) -> str:
+        return f"grid={self.grid!r}, nonlinear={self.nonlinear}, scheme={self.scheme!r}, rho0={self.rho0}"
+
+
+def gaussian_bump(
+    grid: Grid, amplitude: float = 1.0, radius: Optional[float] = None,
+    x0: Optional[float] = None, y0: Optional[float] = None,
+) -> torch.Tensor:
+    """State ``(1, 3, ny, nx)`` at rest with ``eta = amplitude exp(-r^2 / (2 radius^2))`` [m].
+
+    ``r`` is the distance to ``(x0, y0)`` [m] (default: domain centre); ``radius`` [m]
+    defaults to ``min(Lx, Ly) / 10``.
+    """
+    radius = check_positive("radius", min(grid.Lx, grid.Ly) / 10 if radius is None else radius)
+    x0 = grid.Lx / 2 if x0 is None else float(x0)
+    y0 = grid.Ly / 2 if y0 is None else float(y0)
+    X, Y = grid.mesh("center")
+    eta = float(amplitude) * torch.exp(-((X - x0) ** 2 + (Y - y0) ** 2) / (2 * radius**2))
+    zero = torch.zeros_like(eta)
+    return torch.stack((eta, zero, zero))[None]
+
+
+def geostrophic_adjustment(
+    grid: Grid, t: torch.Tensor, amplitude: float = 1.0, radius: Optional[float] = None,
+    method: str = "rk4", dt: Optional[float] = None, **model_kwargs,
+) -> Tuple["ShallowWater", torch.Tensor]:
+    """Rossby adjustment: a Gaussian SSH bump released at rest (f-plane, Rossby 1938).
+
+    Integrates :class:`ShallowWater` (``model_kwargs``: ``g``, ``H``, ``nonlinear``, ...)
+    from :func:`gaussian_bump` with ``torchdiffeq.odeint``. Gravity waves radiate and the
+    bump relaxes to a geostrophically balanced eddy of radius ~ the deformation radius
+    ``Ld = sqrt(g H) / f0``. ``dt`` [s] (fixed-step methods) defaults to ``dt_max / 2``.
+
+    Returns ``(model, states)`` with ``states`` of shape ``(len(t), 1, 3, ny, nx)``.
+
+    Example::
+
+        grid = Grid(64, 64, Lx=2e6, Ly=2e6, f0=1e-4)       # periodic f-plane
+        t = torch.linspace(0, 5 * 86400.0, 11, dtype=torch.float64)
+        model, states = geostrophic_adjustment(grid, t, amplitude=1.0, radius=1e5, H=100.0)
+        eta_final = states[-1, 0, 0]                         # adjusted SSH [m]
+    """
+    from torchdiffeq import odeint
+
+    model = ShallowWater(grid, **model_kwargs).to(grid.device)
+    state0 = gaussian_bump(grid, amplitude, radius).to(grid.device)
+    options = None
+    if method in ("rk4", "euler", "midpoint", "explicit_adams", "implicit_adams"):
+        options = {"step_size": model.check_dt(model.dt_max(state0) / 2 if dt is None else dt, state0)}
+    with torch.no_grad():
+        states = odeint(model, state0, t, method=method, options=options)
+    return model, states
+
+
+__all__ = ["ShallowWater", "gaussian_bump", "geostrophic_adjustment"]
