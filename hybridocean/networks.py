@@ -1,0 +1,173 @@
+"""Neural networks for the augmentation term ``F_a`` of APHYNITY.
+
+* :class:`MLP` for low-dimensional states ``(batch, in_dim)`` (e.g. the pendulum's (theta, dtheta/dt)).
+* :class:`ConvResNet` for fields ``(batch, C, ny, nx)``; its padding matches the grid boundary so
+  that ``F_a`` respects the domain's topology: circular on a doubly periodic grid (the net then
+  commutes with translations ``torch.roll``), wall-aware on a closed basin.
+
+Neither has batch normalisation or any other batch statistic: ``F_a`` of one sample never depends
+on the other samples of the batch (and train/eval modes give identical outputs).
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from physics._checks import check_choice
+
+ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "silu": nn.SiLU, "gelu": nn.GELU}
+BOUNDARIES = ("periodic", "closed", "neumann")
+
+
+def _check_int(name: str, value: int, minimum: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def _orthogonal_init(module: nn.Module, gain: Optional[float]) -> None:
+    """Orthogonal weights with ``gain`` and zero biases (the released APHYNITY pendulum init, gain 0.2)."""
+    if gain is None:
+        return
+    for m in module.modules():
+        if isinstance(m, (nn.Linear, nn.Conv2d)):
+            nn.init.orthogonal_(m.weight, gain=gain)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+
+
+class MLP(nn.Module):
+    """Fully connected network ``R^in_dim -> R^out_dim``.
+
+    ``y = W_L s(... s(W_1 x + b_1) ...) + b_L`` with ``layers`` hidden layers of width ``hidden``
+    and activation ``s``. Input ``(batch, in_dim)``, output ``(batch, out_dim)``.
+
+    Args:
+        in_dim: size of the state vector.
+        hidden: width of each hidden layer.
+        layers: number of hidden layers (>= 1).
+        out_dim: output size, default ``in_dim`` (a vector field on the state space).
+        activation: ``"relu"``, ``"tanh"``, ``"silu"`` or ``"gelu"``.
+        init_gain: if given, orthogonal init with this gain (small gains start ``F_a`` near 0).
+    """
+
+    def __init__(
+        self,
+        in_dim: int,
+        hidden: int = 200,
+        layers: int = 3,
+        out_dim: Optional[int] = None,
+        activation: str = "relu",
+        init_gain: Optional[float] = None,
+    ) -> None:
+        super().__init__()
+        self.in_dim = _check_int("in_dim", in_dim, 1)
+        self.out_dim = _check_int("out_dim", in_dim if out_dim is None else out_dim, 1)
+        _check_int("hidden", hidden, 1)
+        _check_int("layers", layers, 1)
+        act = ACTIVATIONS[check_choice("activation", activation, tuple(ACTIVATIONS))]
+        mods: list = []
+        width = in_dim
+        for _ in range(layers):
+            mods += [nn.Linear(width, hidden), act()]
+            width = hidden
+        mods.append(nn.Linear(width, self.out_dim))
+        self.net = nn.Sequential(*mods)
+        _orthogonal_init(self, init_gain)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(batch, in_dim) -> (batch, out_dim)``."""
+        if x.dim() != 2 or x.shape[-1] != self.in_dim:
+            raise ValueError(f"x must be shaped (batch, in_dim={self.in_dim}), got {tuple(x.shape)}")
+        return self.net(x)
+
+
+class _BoundaryConv(nn.Module):
+    """A 2-D convolution preceded by the boundary-matching padding (so the output keeps ``(ny, nx)``).
+
+    ``periodic``: circular padding. ``neumann``: replicate padding (zero normal gradient at the
+    edges). ``closed``: zero padding -- the field vanishes in the wall's ghost cells -- and the
+    :class:`ConvResNet` adds a constant "inside" channel so every layer can tell a wall from a
+    zero-valued interior.
+    """
+
+    _MODE = {"periodic": "circular", "neumann": "replicate", "closed": "constant"}
+
+    def __init__(self, cin: int, cout: int, kernel_size: int, boundary: str) -> None:
+        super().__init__()
+        self.pad = kernel_size // 2
+        self.mode = self._MODE[boundary]
+        self.conv = nn.Conv2d(cin, cout, kernel_size, padding=0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        p = self.pad
+        return self.conv(F.pad(x, (p, p, p, p), mode=self.mode) if p else x)
+
+
+class ConvResNet(nn.Module):
+    """Residual convolutional network on fields ``(batch, channels, ny, nx) -> same shape``.
+
+    ``h_0 = s(Conv_in([x, m]))``, ``h_{k+1} = h_k + Conv_b(s(Conv_a(h_k)))`` for ``layers`` blocks,
+    ``F_a(x) = Conv_out(h_L)``, with activation ``s`` and ``m`` a constant ones channel added only
+    for ``boundary="closed"`` (zero-padded, it marks the walls). All convolutions are ``kernel_size``
+    wide with the boundary's padding (see :class:`_BoundaryConv`); no normalisation layers.
+
+    Args:
+        channels: number of state channels ``C`` (input and output).
+        hidden: channels of the hidden layers.
+        layers: number of residual blocks (>= 0).
+        boundary: ``"periodic"``, ``"closed"`` or ``"neumann"`` -- the grid's boundary condition.
+        kernel_size: odd convolution width.
+        activation: ``"relu"``, ``"tanh"``, ``"silu"`` or ``"gelu"``.
+        init_gain: if given, orthogonal init of every convolution with this gain.
+    """
+
+    def __init__(
+        self,
+        channels: int,
+        hidden: int = 16,
+        layers: int = 2,
+        boundary: str = "periodic",
+        kernel_size: int = 3,
+        activation: str = "relu",
+        init_gain: Optional[float] = None,
+    ) -> None:
+        super().__init__()
+        self.channels = _check_int("channels", channels, 1)
+        _check_int("hidden", hidden, 1)
+        _check_int("layers", layers, 0)
+        if _check_int("kernel_size", kernel_size, 1) % 2 == 0:
+            raise ValueError(f"kernel_size must be odd (centred stencil), got {kernel_size}")
+        self.boundary = check_choice("boundary", boundary, BOUNDARIES)
+        self.act = ACTIVATIONS[check_choice("activation", activation, tuple(ACTIVATIONS))]()
+        extra = 1 if boundary == "closed" else 0
+        self.lift = _BoundaryConv(channels + extra, hidden, kernel_size, boundary)
+        self.blocks = nn.ModuleList(
+            nn.ModuleList(
+                [_BoundaryConv(hidden, hidden, kernel_size, boundary), _BoundaryConv(hidden, hidden, kernel_size, boundary)]
+            )
+            for _ in range(layers)
+        )
+        self.project = _BoundaryConv(hidden, channels, kernel_size, boundary)
+        _orthogonal_init(self, init_gain)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(batch, channels, ny, nx) -> (batch, channels, ny, nx)``."""
+        if x.dim() != 4 or x.shape[1] != self.channels:
+            raise ValueError(
+                f"x must be shaped (batch, channels={self.channels}, ny, nx), got {tuple(x.shape)}"
+            )
+        if self.boundary == "closed":
+            x = torch.cat([x, torch.ones_like(x[:, :1])], dim=1)
+        h = self.act(self.lift(x))
+        for conv_a, conv_b in self.blocks:
+            h = h + conv_b(self.act(conv_a(h)))
+        return self.project(h)
+
+
+__all__ = ["MLP", "ConvResNet", "ACTIVATIONS", "BOUNDARIES"]
