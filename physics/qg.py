@@ -1,0 +1,371 @@
+"""Layered quasi-geostrophic (QG) model: 1-layer, 1.5-layer and N-layer, periodic or closed.
+
+State ``q`` ``(batch, N, ny, nx)``: the PV anomaly [1/s] of each layer at the grid corners
+(``CHANNELS = ("q1", ..., "qN")``, top layer first). The streamfunction ``psi`` [m^2/s] solves
+
+    q_i = Lap psi_i + sum_j S_ij psi_j          (S: physics.elliptic.stretching_matrix)
+
+(1 layer: ``S = 0``, barotropic; 1.5 layers: ``S = -1/Ld^2``). With an imposed zonal flow
+``U_i`` (pyqg's convention) the background PV gradient is ``Q_y = beta - S U`` and
+
+    dq_i/dt = -J(psi_i, q_i) - U_i dq_i/dx - Q_y,i dpsi_i/dx
+              - drag * delta_{i,N} zeta_N + nu Lap zeta_i - nu4 Lap^2 zeta_i + delta_{i,1} curl(tau)/(rho0 H_1)
+
+with ``zeta = Lap psi``, ``J(a, b) = a_x b_y - a_y b_x`` and the double-gyre wind
+``tau_x = -tau0 cos(2 pi y / Ly)``, i.e. ``curl(tau) = -(2 pi tau0 / Ly) sin(2 pi y / Ly)``.
+
+Discretisation (``spectral=False``): Arakawa Jacobian, centred differences, five-point
+Laplacian, exact discrete inversion (FFT or DST-I). ``spectral=True`` (periodic only):
+pseudo-spectral like pyqg (exact wavenumbers, flux-form advection, no dealiasing, no filter).
+
+Closed basins: ``psi = 0`` on every wall for every layer (no net-mass constraint). The wall
+values of ``q`` are not prognostic: the inversion ignores them, the model treats them as
+``q = zeta = 0`` (free slip; ``S psi = 0`` there) in the Jacobian and viscosity stencils, and
+``dq/dt = 0`` on the walls. With this the semi-discrete energy and enstrophy are conserved by
+the Jacobian, but not the total PV (Arakawa's stencil fluxes PV through the walls). A zonal
+background flow through walls is inconsistent, so ``U != 0`` requires a periodic grid.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+from typing import Iterable, Optional, Sequence, Union
+
+import torch
+from torch import nn
+
+from ._checks import check_nonnegative, check_positive, check_state
+from .elliptic import (
+    VerticalModes, apply_inverse, helmholtz_multiplier, periodic_layer_inverse, stretching_matrix,
+)
+from .grid import Grid
+from .operators import velocity_from_psi
+from .parameters import make_parameters
+from .qg_terms import fd_laplacian, fd_rhs, spectral_terms
+from .spectral import centered_derivative_symbols, laplacian_eigenvalues_fft
+
+
+@contextlib.contextmanager
+def _default_dtype(dtype: torch.dtype):
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(old)
+
+
+class QG(nn.Module):
+    """Layered QG model; ``forward(t, q) -> dq/dt`` (``torchdiffeq.odeint`` compatible).
+
+    Args:
+        grid: the :class:`~physics.grid.Grid` (periodic: FFT inversion, closed: DST-I).
+        H: layer thicknesses [m], top first (``nlayers = len(H)``); optional for 1 layer.
+        g_prime: reduced gravities [m/s^2] of the ``N-1`` interfaces (or ``N`` for a
+            reduced-gravity model above a resting deep layer).
+        f0: Coriolis parameter [1/s] for the stretching; default ``grid.f0``.
+        Ld: deformation radius [m] of the 1.5-layer model (1 layer only; ``None``: barotropic).
+        U: background zonal velocity per layer [m/s] (default 0).
+        beta: df/dy [1/(m s)]; default ``grid.beta``.
+        drag: linear bottom drag on the lowest layer [1/s]; nu: Laplacian viscosity [m^2/s];
+        nu4: biharmonic viscosity [m^4/s]; tau0: wind stress amplitude [N/m^2]; rho0 [kg/m^3].
+        spectral: pseudo-spectral path (periodic only).
+        learnable: names among ``beta, drag, nu, nu4, tau0, Ld`` to learn (or ``True``).
+        check_finite: reject NaN/Inf input in :meth:`forward` (one reduction per call).
+    """
+
+    def __init__(
+        self,
+        grid: Grid,
+        H: Optional[Sequence[float]] = None,
+        g_prime: Optional[Sequence[float]] = None,
+        f0: Optional[float] = None,
+        Ld: Optional[float] = None,
+        U: Optional[Sequence[float]] = None,
+        beta: Optional[float] = None,
+        drag: float = 0.0,
+        nu: float = 0.0,
+        nu4: float = 0.0,
+        tau0: float = 0.0,
+        rho0: float = 1025.0,
+        spectral: bool = False,
+        learnable: Union[bool, Iterable[str]] = (),
+        check_finite: bool = True,
+    ) -> None:
+        super().__init__()
+        if not isinstance(grid, Grid):
+            raise TypeError(f"grid must be a physics.grid.Grid, got {type(grid).__name__}")
+        self.grid = grid
+        self.spectral = bool(spectral)
+        if self.spectral and not grid.periodic:
+            raise ValueError(f"spectral=True needs boundary='periodic', got boundary={grid.boundary!r}")
+        self.check_finite = bool(check_finite)
+        self.H = None if H is None else [check_positive(f"H[{i}]", h) for i, h in enumerate(H)]
+        N = 1 if H is None else len(self.H)
+        if N < 1:
+            raise ValueError("H must list at least one layer thickness [m]")
+        self.nlayers = N
+        self.CHANNELS = tuple(f"q{i + 1}" for i in range(N))
+        self.rho0 = check_positive("rho0", rho0)
+        f0 = grid.f0 if f0 is None else f0
+        S, learn_Ld = self._stretching(N, g_prime, f0, Ld, learnable)
+        kw = dict(dtype=grid.dtype, device=grid.device)
+        U = [0.0] * N if U is None else [float(u) for u in U]
+        if len(U) != N:
+            raise ValueError(f"U must have one velocity per layer ({N}), got {len(U)}")
+        if any(u != 0 for u in U) and not grid.periodic:
+            raise ValueError("U (background zonal flow) must be 0 in a closed basin (flow through walls)")
+        self.register_buffer("U", torch.tensor(U, **kw).view(N, 1, 1))
+        self._has_U = any(u != 0 for u in U)
+        self.register_buffer("S", torch.as_tensor(S, **kw))
+        self.register_buffer("SU", (self.S @ self.U.view(N)).view(N, 1, 1))
+        self.modes = VerticalModes(S, self.H or [1.0] * N, **kw) if N > 1 else None
+        if self.modes is not None:  # as buffers so that .to(device/dtype) moves them
+            self.register_buffer("modes_P", self.modes.P)
+            self.register_buffer("modes_Pinv", self.modes.Pinv)
+        self._init_parameters(grid, beta, drag, nu, nu4, tau0, Ld, learn_Ld, learnable)
+        self._init_operators(grid, kw)
+        if tau0 != 0 and self.H is None:
+            raise ValueError("wind forcing (tau0 != 0) needs the top-layer thickness H [m]")
+
+    # ------------------------------------------------------------------ construction
+    def _stretching(self, N, g_prime, f0, Ld, learnable):
+        if learnable is True:  # "all": Ld only where there is one
+            learn_Ld = Ld is not None
+        else:
+            learn_Ld = not isinstance(learnable, bool) and "Ld" in set(learnable or ())
+        if Ld is not None:
+            if N != 1 or g_prime is not None:
+                raise ValueError("Ld is the 1.5-layer deformation radius: give it for 1 layer and without g_prime")
+            Ld = check_positive("Ld", Ld)
+            return [[-1.0 / Ld**2]], learn_Ld
+        if learn_Ld:
+            raise ValueError("Ld is learnable only when Ld is given (1.5-layer model)")
+        if g_prime is not None and self.H is None:
+            raise ValueError("g_prime needs the layer thicknesses H [m] (deformation radius g' H / f0^2)")
+        if g_prime is None:
+            if N > 1:
+                raise ValueError(f"g_prime (reduced gravities, {N - 1} values [m/s^2]) is required for {N} layers")
+            return [[0.0]], False
+        return stretching_matrix(self.H or [1.0], list(g_prime), f0), False
+
+    def _init_parameters(self, grid, beta, drag, nu, nu4, tau0, Ld, learn_Ld, learnable):
+        beta = grid.beta if beta is None else beta
+        if not (isinstance(beta, (int, float)) and math.isfinite(beta)):
+            raise ValueError(f"beta must be a finite number [1/(m s)], got {beta!r}")
+        values = {"beta": float(beta), "drag": check_nonnegative("drag", drag), "nu": check_nonnegative("nu", nu),
+                  "nu4": check_nonnegative("nu4", nu4), "tau0": float(tau0)}
+        if Ld is not None:
+            values["Ld"] = float(Ld)
+        if isinstance(learnable, str):
+            learnable = (learnable,)
+        names = set(values) if learnable is True else set(() if learnable is False else learnable or ())
+        bounds = {"beta": (None, None), "tau0": (None, None)}
+        for k in ("drag", "nu", "nu4", "Ld"):
+            if k in values and values[k] == 0:
+                if k in names:
+                    raise ValueError(f"{k} must be > 0 to be learnable (log-parameterised), got 0")
+                bounds[k] = (None, None)
+        with _default_dtype(grid.dtype):
+            make_parameters(self, values, learnable=names, bounds=bounds)
+        self.params.to(grid.device)
+        self._learn_Ld = learn_Ld
+        self._learnable = names
+        self._active = {k for k, v in values.items() if v != 0 or k in names}
+        self._has_Qy = values["beta"] != 0 or bool((self.SU != 0).any())
+        with torch.no_grad():
+            self.register_buffer("neg_Qy", -self._background_gradient().detach().clone())
+
+    def _init_operators(self, grid, kw):
+        N = self.nlayers
+        kappa2 = self.modes.kappa2 if self.modes is not None else -self.S.view(1)
+        self.register_buffer("multiplier", helmholtz_multiplier(grid, kappa2.view(N, 1, 1), self.spectral))
+        self.register_buffer("mask", grid.mask("corner"))
+        self.register_buffer("drag_layers", torch.zeros(N, 1, 1, **kw).index_fill_(0, torch.tensor([N - 1], device=grid.device), 1.0))
+        self.register_buffer("neg_drag", -float(self.p("drag").detach()) * self.drag_layers)
+        self.register_buffer("neg_U", -self.U)
+        _, y = grid.coords("corner")
+        curl = torch.zeros(N, grid.ny, 1, **kw)
+        if self.H is not None:
+            curl[0, :, 0] = -(2 * math.pi / grid.Ly) * torch.sin(2 * math.pi * y / grid.Ly) / (self.rho0 * self.H[0])
+        self.register_buffer("wind_shape", curl)  # curl(tau)/(rho0 H1) per unit tau0 [1/(s^2 Pa)]
+        if self.spectral:
+            ik, il = centered_derivative_symbols(grid, spectral=True)
+            self.register_buffer("ik", ik)
+            self.register_buffer("il", il)
+            self.register_buffer("k2", -laplacian_eigenvalues_fft(grid, spectral=True))
+        if grid.periodic and self.modes is not None:
+            # per-wavenumber layer inverse M = P diag(1 / (lambda - kappa_m^2)) P^-1, (N, N, ny, nk):
+            # psi^_i = sum_j M_ij q^_j in two ops instead of two mode projections
+            M = torch.einsum("nm,myk,mj->njyk", self.modes.P, self.multiplier, self.modes.Pinv)
+            self.register_buffer("layer_inverse", M)
+        self._lin_cached = False
+        if self.spectral and not ({"beta", "drag", "nu", "nu4"} & self._learnable):
+            with torch.no_grad():
+                self.register_buffer("spectral_lin", self._spectral_linear())
+            self._lin_cached = True
+
+    def p(self, name: str) -> torch.Tensor:
+        """Value of physical parameter ``name`` in physical units."""
+        return self.params[name].value
+
+    # ------------------------------------------------------------------ inversion
+    def _check(self, q: torch.Tensor, name: str = "q") -> None:
+        check_state(name, q, self.CHANNELS, self.grid.ny, self.grid.nx, finite=self.check_finite)
+
+    def _multiplier(self) -> torch.Tensor:
+        if self._learn_Ld:
+            return helmholtz_multiplier(self.grid, 1.0 / self.p("Ld") ** 2, self.spectral).unsqueeze(0)
+        return self.multiplier
+
+    def _psi(self, q: torch.Tensor) -> torch.Tensor:
+        """Inversion of a (wall-masked) ``q``; no input checks."""
+        if self.modes is None:
+            return apply_inverse(q, self.grid, self._multiplier())
+        if self.grid.periodic:
+            return periodic_layer_inverse(q, self.layer_inverse)
+        qm = torch.matmul(self.modes_Pinv, q.flatten(-2)).view_as(q)  # layer -> mode
+        psim = apply_inverse(qm, self.grid, self.multiplier)
+        return torch.matmul(self.modes_P, psim.flatten(-2)).view_as(psim)  # mode -> layer
+
+    def streamfunction(self, q: torch.Tensor) -> torch.Tensor:
+        """``psi`` [m^2/s] ``(B, N, ny, nx)`` at corners solving ``Lap psi + S psi = q``."""
+        self._check(q)
+        return self._psi(q * self.mask)
+
+    def velocities(self, q: torch.Tensor) -> tuple:
+        """Perturbation velocity ``(u, v)`` [m/s], ``u = -dpsi/dy``, ``v = dpsi/dx`` (excluding ``U``).
+
+        Finite differences: on the C-grid u- and v-points (:func:`physics.operators.velocity_from_psi`);
+        spectral: exact derivatives at the corners. Each ``(B, N, ny, nx)``.
+        """
+        psi = self.streamfunction(q)
+        if not self.spectral:
+            return velocity_from_psi(psi, self.grid)
+        psih = torch.fft.rfft2(psi)
+        return torch.fft.irfft2(-self.il * psih, s=self.grid.shape), torch.fft.irfft2(self.ik * psih, s=self.grid.shape)
+
+    # ------------------------------------------------------------------ tendency
+    def forward(self, t: Union[float, torch.Tensor], q: torch.Tensor) -> torch.Tensor:
+        """``dq/dt`` [1/s^2] ``(B, N, ny, nx)`` of the equation in the module docstring (``t`` unused)."""
+        self._check(q)
+        if not self.grid.periodic:
+            q = q * self.mask
+        if self.spectral:
+            return self._rhs_spectral(q)
+        return self._rhs_fd(q)
+
+    def _background_gradient(self) -> torch.Tensor:
+        return self.p("beta") - self.SU  # Q_y (N, 1, 1)
+
+    def _linear_coefficients(self) -> tuple:
+        """``(c_dpsi, c_lap)``: ``-Q_y`` and ``-drag`` on the bottom layer, ``(N, 1, 1)`` or None.
+
+        Fixed parameters use buffers precomputed at construction (no per-call arithmetic)."""
+        learn = self._learnable
+        if "beta" in learn:
+            c_dpsi = -self._background_gradient()
+        else:
+            c_dpsi = self.neg_Qy if self._has_Qy else None
+        c_lap = None
+        if "drag" in self._active:
+            c_lap = -self.p("drag") * self.drag_layers if "drag" in learn else self.neg_drag
+        return c_dpsi, c_lap
+
+    def _rhs_fd(self, q: torch.Tensor) -> torch.Tensor:
+        g = self.grid
+        psi = self._psi(q)
+        c_dpsi, c_lap = self._linear_coefficients()
+        visc = "nu" in self._active or "nu4" in self._active
+        dq, zeta = fd_rhs(psi, q, g, c_dpsi, self.neg_U if self._has_U else None, c_lap, need_lap=visc)
+        if visc:
+            lap_zeta = fd_laplacian(zeta * self.mask, g)
+            if "nu" in self._active:
+                dq = dq + self.p("nu") * lap_zeta
+            if "nu4" in self._active:
+                dq = dq - self.p("nu4") * fd_laplacian(lap_zeta * self.mask, g)
+        if "tau0" in self._active:
+            dq = dq + self.p("tau0") * self.wind_shape
+        return dq if g.periodic else dq * self.mask
+
+    def _spectral_linear(self) -> torch.Tensor:
+        """Multiplier ``L`` (complex, ``(N, ny, nx//2+1)``) of the linear terms on ``psi^``:
+        ``-i k Q_y - drag k^2 [bottom] + nu k^4 + nu4 k^6`` (``zeta^ = -k^2 psi^``)."""
+        if self._lin_cached:
+            return self.spectral_lin
+        lin = -self.ik * self._background_gradient()
+        if "drag" in self._active:
+            lin = lin + self.p("drag") * self.drag_layers * self.k2  # -drag zeta
+        if "nu" in self._active:
+            lin = lin + self.p("nu") * self.k2**2  # nu Lap zeta
+        if "nu4" in self._active:
+            lin = lin + self.p("nu4") * self.k2**3  # -nu4 Lap^2 zeta
+        return lin
+
+    def _rhs_spectral(self, q: torch.Tensor) -> torch.Tensor:
+        qh = torch.fft.rfft2(q)
+        if self.modes is None:
+            psih = qh * self._multiplier()
+        else:  # psi^_i = sum_j M_ij q^_j with M = P diag(1 / (lambda - kappa_m^2)) P^-1 per wavenumber
+            psih = (self.layer_inverse * qh.unsqueeze(1)).sum(2)
+        dqh = spectral_terms(psih, q, self.U, self.ik, self.il, self.grid) + self._spectral_linear() * psih
+        dq = torch.fft.irfft2(dqh, s=self.grid.shape)
+        if "tau0" in self._active:
+            dq = dq + self.p("tau0") * self.wind_shape
+        return dq
+
+    # ------------------------------------------------------------------ diagnostics
+    def _weights(self) -> torch.Tensor:
+        H = torch.tensor(self.H or [1.0], dtype=self.S.dtype, device=self.S.device)
+        return (H / H.sum()).view(1, -1)
+
+    def _laplacian(self, psi: torch.Tensor) -> torch.Tensor:
+        if self.spectral:
+            return torch.fft.irfft2(-self.k2 * torch.fft.rfft2(psi), s=self.grid.shape)
+        return fd_laplacian(psi, self.grid)
+
+    def _layer_mean(self, f: torch.Tensor) -> torch.Tensor:
+        return (f.mean(dim=(-2, -1)) * self._weights()).sum(-1)
+
+    def kinetic_energy(self, q: torch.Tensor) -> torch.Tensor:
+        """KE per unit mass [m^2/s^2], ``(B,)``: ``sum_i (H_i/H) <|grad psi_i|^2> / 2``.
+
+        ``<.>`` is the area mean; computed as ``-<psi Lap psi> / 2``, which equals the mean of
+        the squared forward differences exactly (summation by parts, ``psi = 0`` on walls).
+        """
+        psi = self.streamfunction(q)
+        return self._layer_mean(-0.5 * psi * self._laplacian(psi))
+
+    def available_potential_energy(self, q: torch.Tensor) -> torch.Tensor:
+        """APE per unit mass [m^2/s^2], ``(B,)``: ``-sum_i (H_i/H) <psi_i (S psi)_i> / 2``
+        ``= sum_interfaces f0^2 / (2 g' H) <(psi_i - psi_i+1)^2>`` (``<psi^2>/(2 Ld^2)`` at 1.5 layers)."""
+        psi = self.streamfunction(q)
+        S = self.S if not self._learn_Ld else -(1.0 / self.p("Ld") ** 2).view(1, 1)
+        Spsi = torch.einsum("ij,bjyx->biyx", S, psi)
+        return self._layer_mean(-0.5 * psi * Spsi)
+
+    def total_energy(self, q: torch.Tensor) -> torch.Tensor:
+        """KE + APE [m^2/s^2] ``= -sum_i (H_i/H) <psi_i q_i> / 2``, ``(B,)``."""
+        return self._layer_mean(-0.5 * self.streamfunction(q) * (q * self.mask))
+
+    def enstrophy(self, q: torch.Tensor) -> torch.Tensor:
+        """Potential enstrophy [1/s^2], ``(B,)``: ``sum_i (H_i/H) <q_i^2> / 2`` (walls: q = 0)."""
+        self._check(q)
+        return self._layer_mean(0.5 * (q * self.mask) ** 2)
+
+    def potential_vorticity(self, q: torch.Tensor) -> torch.Tensor:
+        """Thickness-weighted area-mean PV anomaly [1/s], ``(B,)``: ``sum_i (H_i/H) <q_i>``."""
+        self._check(q)
+        return self._layer_mean(q * self.mask)
+
+    def energy_tendency(self, q: torch.Tensor) -> tuple:
+        """``(dE/dt, scale)``: ``dE/dt = -sum_i (H_i/H) <psi_i dq_i/dt>`` [m^2/s^3] and the same sum
+        of absolute values (the round-off scale of the sum), each ``(B,)``."""
+        terms = -self.streamfunction(q) * self.forward(0.0, q)
+        return self._layer_mean(terms), self._layer_mean(terms.abs())
+
+    def extra_repr(self) -> str:
+        return f"nlayers={self.nlayers}, boundary={self.grid.boundary!r}, spectral={self.spectral}"
+
+
+__all__ = ["QG"]
