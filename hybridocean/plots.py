@@ -94,10 +94,12 @@ def plot_timeseries(
     ylabel: str = "",
     relative: bool = False,
     title: str = "",
+    logy: bool = False,
 ) -> Path:
     """Diagnostic time series (e.g. energy, enstrophy, mass) against time in days.
 
-    With ``relative=True`` each series is drawn as ``(s - s[0]) / |s[0]|`` to show drift.
+    With ``relative=True`` each series is drawn as ``(s - s[0]) / |s[0]|`` to show drift;
+    ``logy=True`` uses a log scale (exponential growth shows as a straight line).
     """
     fig, ax = plt.subplots(figsize=(6, 3.4))
     td = np.asarray(t_seconds) / 86400
@@ -106,6 +108,8 @@ def plot_timeseries(
         if relative:
             s = (s - s[0]) / (abs(s[0]) or 1.0)
         ax.plot(td, s, label=name)
+    if logy:
+        ax.set_yscale("log")
     ax.set_xlabel("time [days]")
     ax.set_ylabel(ylabel + (" (relative change)" if relative else ""))
     ax.grid(alpha=0.3)
