@@ -188,7 +188,8 @@ def _apply_layer_inverse(q: torch.Tensor, M: torch.Tensor) -> torch.Tensor:
 
 def periodic_layer_inverse(q: torch.Tensor, M: torch.Tensor) -> torch.Tensor:
     """Layered periodic inversion ``psi_i = F^-1 sum_j M_ij F q_j`` for ``q`` ``(B, N, ny, nx)``
-    and a real per-wavenumber matrix ``M`` ``(N, N, ny, nx//2+1)`` that is even in ``(k, l)``
+    and a real per-wavenumber matrix ``M`` ``(N, N, ny, nx//2+1)`` (or its complex copy with zero
+    imaginary part, which skips a dtype promotion per call) that is even in ``(k, l)``
     (e.g. ``P diag(helmholtz_multiplier) P^-1``). Differentiable in ``q`` (``M`` is a constant)."""
     if torch.is_grad_enabled() and q.requires_grad:
         return _PeriodicLayerInverse.apply(q, M)

@@ -223,10 +223,20 @@ class QG(nn.Module):
         if self.modes is None:
             return apply_inverse(q, self.grid, self._multiplier())
         if self.grid.periodic:
-            return periodic_layer_inverse(q, self.layer_inverse)
+            return periodic_layer_inverse(q, self._layer_inverse_complex())
         qm = torch.matmul(self.modes_Pinv, q.flatten(-2)).view_as(q)  # layer -> mode
         psim = apply_inverse(qm, self.grid, self.multiplier)
         return torch.matmul(self.modes_P, psim.flatten(-2)).view_as(psim)  # mode -> layer
+
+    def _layer_inverse_complex(self) -> torch.Tensor:
+        """``layer_inverse`` as a complex tensor with zero imaginary part, cached (a real x complex
+        product would convert ``M`` on every call; the product is the same number exactly)."""
+        M = self.layer_inverse
+        key = (M.data_ptr(), M.dtype, M.device, M._version)
+        if getattr(self, "_Mc_key", None) != key:
+            self._Mc = M.to(torch.promote_types(M.dtype, torch.complex64))
+            self._Mc_key = key
+        return self._Mc
 
     def streamfunction(self, q: torch.Tensor) -> torch.Tensor:
         """``psi`` [m^2/s] ``(B, N, ny, nx)`` at corners solving ``Lap psi + S psi = q``."""
@@ -272,9 +282,9 @@ class QG(nn.Module):
             c_lap = -self.p("drag") * self.drag_layers if "drag" in learn else self.neg_drag
         return c_dpsi, c_lap
 
-    def _rhs_fd(self, q: torch.Tensor) -> torch.Tensor:
+    def _rhs_fd(self, q: torch.Tensor, psi: Optional[torch.Tensor] = None) -> torch.Tensor:
         g = self.grid
-        psi = self._psi(q)
+        psi = self._psi(q) if psi is None else psi
         c_dpsi, c_lap = self._linear_coefficients()
         visc = "nu" in self._active or "nu4" in self._active
         dq, zeta = fd_rhs(psi, q, g, c_dpsi, self.neg_U if self._has_U else None, c_lap, need_lap=visc)
@@ -307,12 +317,20 @@ class QG(nn.Module):
         if self.modes is None:
             psih = qh * self._multiplier()
         else:  # psi^_i = sum_j M_ij q^_j with M = P diag(1 / (lambda - kappa_m^2)) P^-1 per wavenumber
-            psih = (self.layer_inverse * qh.unsqueeze(1)).sum(2)
+            psih = (self._layer_inverse_complex() * qh.unsqueeze(1)).sum(2)
         dqh = spectral_terms(psih, q, self.U, self.ik, self.il, self.grid) + self._spectral_linear() * psih
         dq = torch.fft.irfft2(dqh, s=self.grid.shape)
         if "tau0" in self._active:
             dq = dq + self.p("tau0") * self.wind_shape
         return dq
+
+    def discrete_adjoint(self):
+        """A :class:`physics.qg_adjoint.QGDiscreteAdjoint` (exact hand-written vjp of :meth:`forward`,
+        used by :func:`physics.stepping.integrate_fixed` for AB3 gradients), or ``None`` where it
+        does not apply (closed or spectral grid, viscosity, or a parameter that requires grad)."""
+        from .qg_adjoint import QGDiscreteAdjoint
+
+        return QGDiscreteAdjoint.for_model(self)
 
     # ------------------------------------------------------------------ diagnostics
     def _weights(self) -> torch.Tensor:

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from .grid import Grid
+from .qg_stencil import get_plan, records_graph
 
 
 def pad_corners(x: torch.Tensor, grid: Grid, width: int = 1) -> torch.Tensor:
@@ -101,19 +102,7 @@ class _PeriodicFDRHS(torch.autograd.Function):
     def backward(ctx, lam, g_lap):
         psi, q, c_dpsi, c_dq, c_lap = ctx.saved_tensors
         grid = ctx.grid
-        B = psi.shape[0]
-        # one fused call with lam first: [-J(lam, q), -J(lam, psi)] = [J(q, lam), J(psi, lam)],
-        # plus Lap lam and Dx lam as by-products
-        jj, lap_lam, dx_lam = _fd_rhs_impl(torch.cat((lam, lam)), torch.cat((q, psi)), grid,
-                                           need_lap=c_lap is not None, return_dpsi_dx=True)
-        g_psi, g_q = -jj[:B], jj[B:]
-        dx_lam = dx_lam[:B]
-        if c_dpsi is not None:
-            g_psi = g_psi - c_dpsi * dx_lam
-        if c_dq is not None:
-            g_q = g_q - c_dq * dx_lam
-        if c_lap is not None:
-            g_psi = g_psi + c_lap * lap_lam[:B]
+        g_psi, g_q = fd_rhs_vjp(psi, q, lam, grid, c_dpsi, c_dq, c_lap)
         if g_lap is not None and g_lap.numel():
             g_psi = g_psi + _dx_lap(g_lap, grid)[1]
         grads = [g_psi, g_q, None, None, None, None, None]
@@ -125,6 +114,33 @@ class _PeriodicFDRHS(torch.autograd.Function):
                 if need[k]:
                     grads[k] = _reduce_coef(lam * d, c)
         return tuple(grads)
+
+
+def fd_rhs_vjp(psi: torch.Tensor, q: torch.Tensor, lam: torch.Tensor, grid: Grid, c_dpsi: Coef = None,
+               c_dq: Coef = None, c_lap: Coef = None) -> tuple:
+    """Exact discrete adjoint of :func:`fd_rhs` on a periodic grid (the equations of
+    :class:`_PeriodicFDRHS`): ``(d/dpsi, d/dq)`` of ``sum(lam * rhs)``, each ``(B, N, ny, nx)``.
+
+    One fused stencil call on the ``3N`` channels ``[q, lam, psi]``, pairing ``a = [q, lam]`` with
+    ``b = [lam, psi]`` (overlapping channel windows, ``lam`` padded and differenced once), gives
+    ``-J(a, b) = [-J(q, lam), J(psi, lam)]`` plus ``Dx lam`` and ``Lap lam`` as by-products.
+    """
+    N = psi.shape[1]
+    if records_graph(psi, q, lam):  # double backward: differentiable path
+        jj, lap_a, dx_a = _fd_rhs_fields(torch.cat((q, lam, psi), 1), N, grid, need_lap=c_lap is not None,
+                                         return_dpsi_dx=True)
+    else:
+        jj, lap_a, dx_a = get_plan((q, lam, psi), N, grid.periodic).run(
+            (q, lam, psi), grid.dx, grid.dy, need_lap=c_lap is not None, return_dpsi_dx=True)
+    g_psi, g_q = jj[:, :N], jj[:, N:]
+    dx_lam = dx_a[:, N:]
+    if c_dpsi is not None:
+        g_psi = g_psi.addcmul_(c_dpsi, dx_lam, value=-1.0)
+    if c_dq is not None:
+        g_q = g_q.addcmul_(c_dq, dx_lam, value=-1.0)
+    if c_lap is not None:
+        g_psi = g_psi.addcmul_(c_lap, lap_a[:, N:])
+    return g_psi, g_q
 
 
 def _fd_rhs_impl(psi: torch.Tensor, q: torch.Tensor, grid: Grid, c_dpsi: Coef = None, c_dq: Coef = None,
@@ -149,23 +165,37 @@ def _fd_rhs_impl(psi: torch.Tensor, q: torch.Tensor, grid: Grid, c_dpsi: Coef = 
     of ~40; ``psi`` and ``q`` are padded together by two cells so that every difference is a view.
     The coefficients must have ``N`` entries (shape ``(N, 1, 1)`` or ``(N,)``).
     """
-    B, N, ny, nx = psi.shape
+    if not records_graph(psi, q, c_dpsi, c_dq, c_lap):  # preallocated plan, same arithmetic
+        return get_plan((psi, q), psi.shape[1], grid.periodic).run(
+            (psi, q), grid.dx, grid.dy, c_dpsi, c_dq, c_lap, need_lap, return_dpsi_dx)
+    return _fd_rhs_fields(torch.cat((psi, q), 1), psi.shape[1], grid, c_dpsi, c_dq, c_lap, need_lap, return_dpsi_dx)
+
+
+def _fd_rhs_fields(fields: torch.Tensor, b0: int, grid: Grid, c_dpsi: Coef = None, c_dq: Coef = None,
+                   c_lap: Coef = None, need_lap: bool = False, return_dpsi_dx: bool = False) -> tuple:
+    """:func:`_fd_rhs_impl` on stacked channels ``fields`` ``(B, C, ny, nx)``: ``a`` (psi) is channels
+    ``0 .. C - b0 - 1`` and ``b`` (q) channels ``b0 .. C - 1`` (the windows may overlap); the outputs
+    have ``N = C - b0`` channels. ``_fd_rhs_impl`` stacks ``[psi, q]`` (``b0 = N``)."""
+    B, C, ny, nx = fields.shape
+    N = C - b0
     W = nx + 4  # padded row length; fields are handled as flat rows of the padded array so that
     # every stencil neighbour is ONE contiguous narrow (offset +-1: e/w, +-W: n/s). Results in the
     # two pad columns of each row are junk (row wrap-around) and are cut off at the end.
-    p = pad_corners(torch.cat((psi, q), 1), grid, 2).flatten(-2)  # (B, 2N, (ny + 4) W)
+    p = pad_corners(fields, grid, 2).flatten(-2)  # (B, C, (ny + 4) W)
     L1 = (ny + 2) * W  # region 1: padded rows 1 .. ny + 2
     L2 = ny * W  # region 2: padded rows 2 .. ny + 1 (the stored rows), offset W in region 1
-    c = _win(p, 0, 2 * N, W, L1)
-    dx = _win(p, 0, 2 * N, W + 1, L1) - _win(p, 0, 2 * N, W - 1, L1)
-    dy = _win(p, 0, 2 * N, 2 * W, L1) - _win(p, 0, 2 * N, 0, L1)
-    a1, b1 = _win(c, 0, N, 0, L1), _win(c, N, N, 0, L1)
-    fx = a1 * _win(dy, N, N, 0, L1) - b1 * _win(dy, 0, N, 0, L1)  # a Dy b - b Dy a, differenced in x
-    fy = b1 * _win(dx, 0, N, 0, L1) - a1 * _win(dx, N, N, 0, L1)  # b Dx a - a Dx b, differenced in y
-    dxa_i, dxb_i = _win(dx, 0, N, W, L2), _win(dx, N, N, W, L2)
-    j12 = dxa_i * _win(dy, N, N, W, L2) - _win(dy, 0, N, W, L2) * dxb_i
-    j12 = j12 + (_win(fx, 0, N, W + 1, L2) - _win(fx, 0, N, W - 1, L2)) + (_win(fy, 0, N, 2 * W, L2) - _win(fy, 0, N, 0, L2))
-    rhs = j12 * (-1.0 / (12.0 * grid.dx * grid.dy))
+    c = _win(p, 0, C, W, L1)
+    dx = _win(p, 0, C, W + 1, L1) - _win(p, 0, C, W - 1, L1)
+    dy = _win(p, 0, C, 2 * W, L1) - _win(p, 0, C, 0, L1)
+    a1, b1 = _win(c, 0, N, 0, L1), _win(c, b0, N, 0, L1)
+    # products fused with addcmul (x - y z in one pass), sums accumulated in place
+    fx = torch.addcmul(a1 * _win(dy, b0, N, 0, L1), b1, _win(dy, 0, N, 0, L1), value=-1)  # a Dy b - b Dy a
+    fy = torch.addcmul(b1 * _win(dx, 0, N, 0, L1), a1, _win(dx, b0, N, 0, L1), value=-1)  # b Dx a - a Dx b
+    dxa_i, dxb_i = _win(dx, 0, N, W, L2), _win(dx, b0, N, W, L2)
+    j12 = torch.addcmul(dxa_i * _win(dy, b0, N, W, L2), _win(dy, 0, N, W, L2), dxb_i, value=-1)
+    j12 = j12.add_(_win(fx, 0, N, W + 1, L2)).sub_(_win(fx, 0, N, W - 1, L2))  # + Dx fx (fx differenced in x)
+    j12 = j12.add_(_win(fy, 0, N, 2 * W, L2)).sub_(_win(fy, 0, N, 0, L2))  # + Dy fy
+    rhs = j12.mul_(-1.0 / (12.0 * grid.dx * grid.dy))
     if c_dpsi is not None:
         rhs = rhs.addcmul_(c_dpsi.view(-1, 1) * (0.5 / grid.dx), dxa_i)
     if c_dq is not None:
@@ -205,4 +235,4 @@ def spectral_terms(psih: torch.Tensor, q: torch.Tensor, U: torch.Tensor, ik: tor
     return -(ik * fluxh[0] + il * fluxh[1])
 
 
-__all__ = ["pad_corners", "fd_rhs", "fd_laplacian", "spectral_terms"]
+__all__ = ["pad_corners", "fd_rhs", "fd_rhs_vjp", "fd_laplacian", "spectral_terms"]

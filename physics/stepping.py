@@ -1,8 +1,9 @@
 """Fixed-step time integration for long runs, and a CFL check.
 
 :func:`integrate_fixed` steps ``dx/dt = func(t, x)`` (any ``torchdiffeq``-style right-hand
-side) with a constant ``dt``; it is differentiable (plain autograd through the steps) and
-checks every step for NaN/Inf. Methods:
+side) with a constant ``dt``; it is differentiable (plain autograd through the steps, or, for
+AB3 with a model that provides ``discrete_adjoint()``, one node running the exact transpose of
+AB3, :mod:`physics.stepping_adjoint`) and checks every step for NaN/Inf. Methods:
 
 * ``"euler"``: ``x+ = x + dt f(x)`` (1st order);
 * ``"rk4"``: classical Runge-Kutta (4th order, 4 evaluations per step);
@@ -20,9 +21,11 @@ from typing import Callable, Optional, Union
 import torch
 
 from ._checks import check_choice, check_positive
+from .stepping_adjoint import ab3_adjoint_steps, ab3_coefficients
 
 METHODS = ("euler", "rk4", "ab2", "ab3")
 STARTS = ("rk4", "ab")
+ADJOINTS = ("auto", "autograd")
 
 RHS = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -48,6 +51,7 @@ def integrate_fixed(
     t0: float = 0.0,
     start: str = "rk4",
     post_step: Optional[Callable[[torch.Tensor], torch.Tensor]] = None,
+    adjoint: str = "auto",
 ) -> tuple:
     """Integrate ``dx/dt = func(t, x)`` from ``t0`` for ``n_steps`` steps of ``dt`` [s].
 
@@ -58,6 +62,11 @@ def integrate_fixed(
         save_every: keep every ``save_every``-th state (the initial one always).
         method: one of ``METHODS`` (module doc). start: AB3 start-up, ``"rk4"`` or ``"ab"``.
         post_step: optional map applied to each new state (e.g. a spectral filter).
+        adjoint: ``"auto"``: when gradients are needed, ``method="ab3"``, no ``post_step`` and
+            ``func.discrete_adjoint()`` returns a vjp provider (e.g. :meth:`physics.qg.QG.discrete_adjoint`),
+            the AB3 steps after the start-up run as ONE autograd node whose backward is the exact
+            transpose of AB3 (:mod:`physics.stepping_adjoint`; same gradient to round-off);
+            ``"autograd"``: always record the plain autograd graph.
     Returns:
         ``(times, states)``: ``times`` ``(S,)`` [s] and ``states`` ``(S, *state.shape)`` with
         ``S = 1 + n_steps // save_every`` (states at ``t0 + k * save_every * dt``).
@@ -67,6 +76,7 @@ def integrate_fixed(
     """
     check_choice("method", method, METHODS)
     check_choice("start", start, STARTS)
+    check_choice("adjoint", adjoint, ADJOINTS)
     dt = check_positive("dt", dt)
     for name, v, lo in (("n_steps", n_steps, 0), ("save_every", save_every, 1)):
         if not isinstance(v, int) or isinstance(v, bool) or v < lo:
@@ -78,9 +88,29 @@ def integrate_fixed(
     times = t0 + dt * torch.arange(n_steps + 1, dtype=torch.float64)
     tt = times.to(dtype=state.dtype if state.is_floating_point() else torch.float64, device=state.device)
     saved, saved_t = [state], [float(times[0])]
+
+    def check(n: int, x_new: torch.Tensor) -> None:  # NaN/Inf propagate into the sum
+        if not math.isfinite(float(x_new.detach().sum())):
+            raise NonFiniteStateError(
+                f"state became non-finite (NaN/Inf) at step {n + 1} of {n_steps}, t = {float(times[n + 1]):g} s "
+                f"(method={method!r}, dt={dt:g} s); reduce dt (see check_cfl) or check the model"
+            )
+
+    # the discrete adjoint takes over once the AB3 history is full, if a graph would be recorded
+    # and a state after that point is saved (else there is nothing to differentiate)
+    try_adjoint = adjoint == "auto" and method == "ab3" and post_step is None and torch.is_grad_enabled()
+    last_saved = (n_steps // save_every) * save_every
     x = state
     hist: list = []  # previous tendencies, newest first (multistep methods)
     for n in range(n_steps):
+        if try_adjoint and len(hist) == 2:
+            try_adjoint = False  # decided once
+            get = getattr(func, "discrete_adjoint", None)
+            adj = get() if callable(get) and last_saved > n and any(v.requires_grad for v in (x, *hist)) else None
+            if adj is not None:
+                saved.extend(ab3_adjoint_steps(adj, x, hist, tt, n, n_steps, dt, save_every, check))
+                saved_t.extend(float(times[k]) for k in range(n + 1, n_steps + 1) if k % save_every == 0)
+                break
         t = tt[n]
         f = func(t, x)
         order = {"euler": 1, "rk4": 0, "ab2": 2, "ab3": 3}[method]  # 0: Runge-Kutta
@@ -94,16 +124,13 @@ def integrate_fixed(
         elif order == 2:
             x_new = torch.add(x, f, alpha=1.5 * dt).add_(hist[0], alpha=-0.5 * dt)
         else:  # fused: three ops, one new tensor
-            x_new = torch.add(x, f, alpha=23 * dt / 12).add_(hist[0], alpha=-16 * dt / 12).add_(hist[1], alpha=5 * dt / 12)
+            b0, b1, b2 = ab3_coefficients(dt)
+            x_new = torch.add(x, f, alpha=b0).add_(hist[0], alpha=b1).add_(hist[1], alpha=b2)
         if method in ("ab2", "ab3"):
             hist = ([f] + hist)[: 2 if method == "ab3" else 1]
         if post_step is not None:
             x_new = post_step(x_new)
-        if not math.isfinite(float(x_new.detach().sum())):  # NaN/Inf propagate into the sum
-            raise NonFiniteStateError(
-                f"state became non-finite (NaN/Inf) at step {n + 1} of {n_steps}, t = {float(times[n + 1]):g} s "
-                f"(method={method!r}, dt={dt:g} s); reduce dt (see check_cfl) or check the model"
-            )
+        check(n, x_new)
         x = x_new
         if (n + 1) % save_every == 0:
             saved.append(x)
@@ -134,4 +161,4 @@ def check_cfl(u_max: Union[float, torch.Tensor], dt: float, dx: float, cfl_max: 
     return c
 
 
-__all__ = ["METHODS", "NonFiniteStateError", "integrate_fixed", "check_cfl"]
+__all__ = ["METHODS", "ADJOINTS", "NonFiniteStateError", "integrate_fixed", "check_cfl"]

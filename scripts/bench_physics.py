@@ -14,15 +14,18 @@ Rows (medians over ``--repeats`` interleaved repeats, ours then pyqg-jax each ti
 Ours runs with ``torch.set_num_threads(--threads)``; jax uses its default CPU thread pool
 (XLA), restricted to the same core count through ``taskset`` when run as documented below.
 
-What bounds the speed (CPU, 1 thread): at 64^2 a step is ~60 small tensor ops + 2 FFTs, so
-per-op dispatch overhead (~3-8 us each) dominates; the finite-difference right-hand side is
-one fused kernel (``physics.qg_terms.fd_rhs``: flux-grouped Arakawa, psi and q padded together
-once, every neighbour a single ``as_strided`` window of flat padded rows) and the layered
-inversion one multiply by a precomputed per-wavenumber matrix between rfft2/irfft2. At 256^2
-pocketfft and memory traffic dominate. Gradients use hand-written adjoints for the stencil and
-the inversion (``_PeriodicFDRHS``, ``_PeriodicLayerInverse``); pyqg-jax's XLA fusion still wins
-there. ``torch.compile`` of the stencil was measured 5x slower than eager here (and 34 s to
-compile), so it is not used.
+What bounds the speed (CPU, 1 thread): at 64^2 a step is ~30 small tensor ops + 2 FFTs, and
+about 2/3 of a step is per-op overhead (dispatch, Python) rather than arithmetic (an 8^2 grid
+costs ~60% of a 64^2 one). The finite-difference right-hand side is one fused stencil
+(``physics.qg_terms``: flux-grouped Arakawa, psi and q padded together, every neighbour a strided
+window); outside autograd it runs on a preallocated plan (``physics.qg_stencil``: buffers and
+windows built once per shape, ``out=``/in-place ops). The layered inversion is one multiply by a
+cached complex per-wavenumber matrix between rfft2/irfft2. At 256^2 pocketfft and memory traffic
+dominate. Gradients: the AB3 steps after the start-up are ONE autograd node whose backward is
+the exact transpose of AB3 with the hand-written QG vjp (``physics.stepping_adjoint``,
+``physics.qg_adjoint``; the vjp pads ``[q, lam, psi]`` once for both adjoint Jacobians); the
+spectral model uses plain autograd. ``torch.compile`` of the stencil was measured ~2x faster
+than eager per call at 64^2 but costs ~14-34 s to compile per shape, so it is not used.
 
 Usage::
 
