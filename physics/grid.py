@@ -244,3 +244,13 @@ class Grid:
             f"Grid(nx={self.nx}, ny={self.ny}, dx={self.dx:.6g}, dy={self.dy:.6g}, "
             f"boundary={self.boundary!r}, f0={self.f0:.6g}, beta={self.beta:.6g}, dtype={self.dtype})"
         )
+
+
+def require_grid(grid: object, boundary: Optional[str] = None, what: str = "this model") -> Grid:
+    """Return ``grid`` after checking it is a :class:`Grid` (``TypeError``) with the given
+    ``boundary`` (``ValueError`` naming ``grid`` and what ``what`` needs)."""
+    if not isinstance(grid, Grid):
+        raise TypeError(f"grid must be a physics.grid.Grid, got {type(grid).__name__}")
+    if boundary is not None and grid.boundary != boundary:
+        raise ValueError(f"grid must be {boundary} for {what}, got boundary={grid.boundary!r}")
+    return grid

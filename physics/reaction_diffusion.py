@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from ._checks import check_positive, check_state
-from .grid import Grid
+from .grid import Grid, require_grid
 from .operators import laplacian
 from .parameters import make_parameters
 
@@ -63,11 +63,7 @@ class ReactionDiffusion(nn.Module):
         bounds: Optional[Mapping[str, tuple]] = None,
     ) -> None:
         super().__init__()
-        self.grid = default_grid() if grid is None else grid
-        if not isinstance(self.grid, Grid):
-            raise TypeError(f"grid must be a physics.Grid, got {type(self.grid).__name__}")
-        if not self.grid.periodic:
-            raise ValueError(f"grid must be periodic for reaction-diffusion, got boundary={self.grid.boundary!r}")
+        self.grid = require_grid(default_grid() if grid is None else grid, "periodic", "reaction-diffusion")
         values = {"a": check_positive("a", a), "b": check_positive("b", b)}
         if reaction:
             values["k"] = check_positive("k", k)

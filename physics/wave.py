@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from ._checks import check_positive, check_state
-from .grid import Grid
+from .grid import Grid, require_grid
 from .operators import diff_forward, laplacian
 from .parameters import make_parameters
 
@@ -74,11 +74,8 @@ class DampedWave(nn.Module):
         bounds: Optional[Mapping[str, tuple]] = None,
     ) -> None:
         super().__init__()
-        self.grid = default_grid() if grid is None else grid
-        if not isinstance(self.grid, Grid):
-            raise TypeError(f"grid must be a physics.Grid, got {type(self.grid).__name__}")
-        if self.grid.periodic:
-            raise ValueError("grid must be closed (walls with Neumann ghosts) for the wave equation, got periodic")
+        self.grid = require_grid(default_grid() if grid is None else grid, "closed",
+                                 "the wave equation (walls with Neumann ghosts)")
         values = {"c": check_positive("c", c)}
         if damping:
             values["k"] = check_positive("k", k)

@@ -83,3 +83,14 @@ def test_bad_lonlat():
         Grid.from_lonlat([0.0, 1.0], [89.5, 90.5])
     with pytest.raises(ValueError, match="loc"):
         Grid(4, 4, dx=1.0, dy=1.0).mask("w")
+
+
+def test_require_grid():
+    from physics.grid import require_grid
+
+    g = Grid(4, 4, dx=1.0, dy=1.0)
+    assert require_grid(g, "periodic") is g
+    with pytest.raises(ValueError, match="grid must be closed for the wave"):
+        require_grid(g, "closed", "the wave")
+    with pytest.raises(TypeError, match="grid"):
+        require_grid("not a grid")
