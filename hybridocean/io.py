@@ -18,10 +18,12 @@ same folder and renamed into place, so a crash never leaves a half-written file.
 """
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Mapping, Optional, Sequence, Union
+from typing import Iterator, Mapping, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -135,29 +137,40 @@ def _attr_value(v):
     return v if isinstance(v, (int, float, str, np.ndarray, np.number)) else str(v)
 
 
-def atomic_path(path: PathLike) -> tuple:
-    """``(final, tmp)`` paths: write to ``tmp`` in the same folder, then :func:`os.replace`."""
+@contextlib.contextmanager
+def atomic_write(path: PathLike) -> Iterator[Path]:
+    """Yield a temporary path in ``path``'s folder; on success fsync it and rename it onto ``path``.
+
+    A failure inside the block (or a crash) leaves any previous ``path`` untouched and no
+    temporary file behind::
+
+        with atomic_write("out.nc") as tmp:
+            ds.to_netcdf(tmp)
+    """
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
+    fd, name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
     os.close(fd)
-    return final, Path(tmp)
-
-
-def write_netcdf(ds: xr.Dataset, path: PathLike) -> Path:
-    """Write ``ds`` as netCDF4 atomically (temp file + rename); returns the path.
-
-    Time is stored decoded-free: ``time`` keeps its float seconds and CF units.
-    """
-    final, tmp = atomic_path(path)
+    tmp = Path(name)
     try:
-        enc = {"time": {"dtype": "float64"}} if "time" in ds.variables else {}
-        ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", encoding=enc)
+        yield tmp
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
         os.replace(tmp, final)
     finally:
         if tmp.exists():
             tmp.unlink()
-    return final
+
+
+def write_netcdf(ds: xr.Dataset, path: PathLike) -> Path:
+    """Write ``ds`` as netCDF4 atomically (:func:`atomic_write`); returns the path.
+
+    ``time`` is stored as float64 seconds with its CF units.
+    """
+    enc = {"time": {"dtype": "float64"}} if "time" in ds.variables else {}
+    with atomic_write(path) as tmp:
+        ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", encoding=enc)
+    return Path(path)
 
 
 def read_netcdf(path: PathLike) -> xr.Dataset:
@@ -168,16 +181,9 @@ def read_netcdf(path: PathLike) -> xr.Dataset:
 
 def save_json(obj, path: PathLike) -> Path:
     """Write ``obj`` as indented JSON atomically."""
-    import json
-
-    final, tmp = atomic_path(path)
-    try:
+    with atomic_write(path) as tmp:
         tmp.write_text(json.dumps(obj, indent=2, default=_json_default))
-        os.replace(tmp, final)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return final
+    return Path(path)
 
 
 def _json_default(o):

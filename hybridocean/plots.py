@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 
-from .io import atomic_path  # noqa: E402
+from .io import atomic_write  # noqa: E402
 
 PathLike = Union[str, os.PathLike]
 
@@ -27,15 +27,12 @@ _DIVERGING = ("eta", "ssh", "u", "v", "psi", "zeta", "q")
 
 def savefig(fig: plt.Figure, path: PathLike, dpi: int = 110) -> Path:
     """Save ``fig`` as PNG atomically and close it."""
-    final, tmp = atomic_path(path)
     try:
-        fig.savefig(tmp, dpi=dpi, format="png", bbox_inches="tight")
-        os.replace(tmp, final)
+        with atomic_write(path) as tmp:
+            fig.savefig(tmp, dpi=dpi, format="png", bbox_inches="tight")
     finally:
         plt.close(fig)
-        if tmp.exists():
-            tmp.unlink()
-    return final
+    return Path(path)
 
 
 def _label(da: xr.DataArray) -> str:

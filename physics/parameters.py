@@ -100,8 +100,8 @@ def make_parameters(
 ) -> None:
     """Attach a :class:`PhysicalParameter` per entry of ``values`` to ``module``.
 
-    Each is reachable as ``module.params[name]`` and its value as ``module.p(name)``
-    is left to the model. ``learnable`` is ``True`` (all), ``False`` or a collection of names.
+    Each is reachable as ``module.params[name]``, its value in physical units as
+    ``module.params[name].value``. ``learnable`` is ``True`` (all), ``False`` or a collection of names.
     ``bounds[name] = (lower, upper)``; default ``(0, None)`` (positive).
     Unknown names in ``learnable`` raise ``ValueError``.
     """

@@ -1,4 +1,4 @@
-"""Atomic training checkpoints: write to a temporary file in the target folder, then ``os.replace``.
+"""Atomic training checkpoints (temporary file in the target folder, fsync, then ``os.replace``).
 
 A checkpoint is a dict (model and optimizer ``state_dict``, Lagrange multiplier, iteration,
 history, best-validation state, every RNG state, config). ``os.replace`` is atomic on POSIX, so
@@ -9,33 +9,23 @@ from __future__ import annotations
 
 import os
 import random
-import tempfile
 from pathlib import Path
 from typing import Any, Union
 
 import numpy as np
 import torch
 
+from ..io import atomic_write
+
 PathLike = Union[str, os.PathLike]
 CHECKPOINT_NAME = "checkpoint.pt"
 
 
 def save_checkpoint(path: PathLike, state: dict) -> Path:
-    """Write ``state`` to ``path`` atomically (temp file in the same folder + ``os.replace``)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(state, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    return path
+    """Write ``state`` to ``path`` atomically (:func:`hybridocean.io.atomic_write`)."""
+    with atomic_write(path) as tmp:
+        torch.save(state, tmp)
+    return Path(path)
 
 
 def load_checkpoint(path: PathLike, map_location: Any = "cpu") -> dict:
