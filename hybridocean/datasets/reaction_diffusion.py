@@ -7,7 +7,7 @@
   paper's horizon). The released code builds each sample as an *independent* trajectory from
   its own random initial state (no windows of a long run), with 30 frames ``t = 0 .. 2.9``;
   we do the same with 26 frames.
-* Sizes: paper 1600 train / 320 test (we add 320 validation trajectories from their own
+* Sizes: paper 1600 train / 320 test (we add 64 validation trajectories from their own
   seeds; the released code selects models on the test set); ``small``: 64 / 16 / 32.
 * Solver: fixed-step RK4 with 20 substeps per frame (``h = 5e-3``). Its max-norm error against
   adaptive dopri5 at ``rtol = 1e-11`` is 8e-9 over the 26 frames (1.4e-7 with 10 substeps,
@@ -52,7 +52,7 @@ SPEC = register(
         },
         dt=0.1,
         n_frames=26,
-        sizes={"train": 1600, "val": 320, "test": 320},
+        sizes={"train": 1600, "val": 64, "test": 320},
         small_sizes={"train": 64, "val": 16, "test": 32},
         initial_state=initial_state,
         solve=lambda physics, y0, t: rk4_substeps(physics, y0, t, SUBSTEPS),

@@ -7,7 +7,7 @@
 * Frames every ``dt = 1e-3 s``, 25 frames (``t = 0 .. 0.024``). Every sample is an
   independent trajectory from its own initial state. (The released code cuts overlapping
   25-frame windows from one long trajectory per split; windows share states, so we do not.)
-* Sizes: paper 200 train / 50 test (+ 50 validation from their own seeds); ``small``: 32 / 8 / 16.
+* Sizes: paper 200 train / 50 test (+ 25 validation from their own seeds; validation only selects the model, and a forecast of each costs as much as a training sample); ``small``: 32 / 8 / 16.
 * Solver: fixed-step RK4, 20 substeps per frame (``h = 5e-5 s``). CFL: ``c dt / dx = 0.33`` per
   frame; per substep the largest frequency ``c sqrt(8) / dx`` gives ``omega h = 0.047``, far
   inside RK4's stability limit ``2 sqrt(2)``. Error against dopri5 at ``rtol = 1e-12``: with 10
@@ -54,7 +54,7 @@ SPEC = register(
         },
         dt=1e-3,
         n_frames=25,
-        sizes={"train": 200, "val": 50, "test": 50},
+        sizes={"train": 200, "val": 25, "test": 50},
         small_sizes={"train": 32, "val": 8, "test": 16},
         initial_state=initial_state,
         solve=lambda physics, y0, t: rk4_substeps(physics, y0, t, SUBSTEPS),

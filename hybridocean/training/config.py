@@ -31,6 +31,7 @@ fixed (the "non-min-norm" ablation of the paper).
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -43,6 +44,7 @@ from ..integrate import FIXED_STEP_METHODS
 OBJECTIVES = ("paper", "squared")
 FA_NORMS = ("absolute", "relative")
 LAMBDA_UPDATES = ("updated", "last_step")
+LR_DECAYS = ("cosine",)
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
@@ -93,6 +95,18 @@ class AphynityConfig:
             (Algorithm 1 of the paper; one extra gradient-free forecast), ``"last_step"`` the
             ``L_traj`` of the last inner step (the released code; no extra cost).
         grad_clip: if set, clip the global gradient norm to this value.
+        lr_decay: ``None`` (constant learning rates) or ``"cosine"``: at outer iteration ``j`` of
+            ``J`` every parameter group's rate is ``lr_0 * (r + (1 - r) (1 + cos(pi j / J)) / 2)``
+            with ``r = lr_final_ratio`` (a function of ``j`` only, so resumed runs match). Late
+            small steps let the physical parameters settle instead of jittering by ~lr.
+        lr_final_ratio: ``r``, the last iteration's rate over the initial one (0 < r <= 1).
+        physics_warmup: outer iterations, at the start, that fit the physical parameters alone
+            (``F_a`` switched off, loss ``L_traj``, lambda frozen) before the APHYNITY iterations.
+            A warm start, not a different objective: the constrained problem is unchanged, but
+            the physical model (30-50x cheaper per step than the network on the PDE systems)
+            explains what it can before ``F_a`` can claim it, which the min-norm term would
+            otherwise have to hand back slowly. Counted in ``iterations``; the learning-rate
+            schedule runs over the remaining iterations.
     Integration: ``integrator`` (:class:`IntegratorConfig`).
     Validation/model selection: ``validate_every`` outer iterations (default: once per epoch); the
         parameters with the lowest validation MSE are restored at the end of ``fit``.
@@ -113,6 +127,9 @@ class AphynityConfig:
     min_norm: bool = True
     lambda_update: str = "updated"
     grad_clip: Optional[float] = None
+    lr_decay: Optional[str] = None
+    lr_final_ratio: float = 1e-2
+    physics_warmup: int = 0
     integrator: IntegratorConfig = field(default_factory=IntegratorConfig)
     validate_every: Optional[int] = None
     eval_batch_size: int = 64
@@ -133,12 +150,17 @@ class AphynityConfig:
         for name in ("n_iter", "epochs", "batch_size", "eval_batch_size", "log_every"):
             _check_count(name, getattr(self, name), 1)
         _check_count("checkpoint_every", self.checkpoint_every, 0)
+        _check_count("physics_warmup", self.physics_warmup, 0)
         if self.iterations is not None:
             _check_count("iterations", self.iterations, 1)
         if self.validate_every is not None:
             _check_count("validate_every", self.validate_every, 1)
         if self.grad_clip is not None:
             check_positive("grad_clip", self.grad_clip)
+        if self.lr_decay is not None:
+            check_choice("lr_decay", self.lr_decay, LR_DECAYS)
+        if not 0.0 < self.lr_final_ratio <= 1.0:
+            raise ValueError(f"lr_final_ratio must be in (0, 1], got {self.lr_final_ratio}")
         check_choice("objective", self.objective, OBJECTIVES)
         check_choice("fa_norm", self.fa_norm, FA_NORMS)
         check_choice("lambda_update", self.lambda_update, LAMBDA_UPDATES)
@@ -150,6 +172,13 @@ class AphynityConfig:
     def torch_dtype(self) -> torch.dtype:
         """``dtype`` as a ``torch.dtype``."""
         return DTYPES[self.dtype]
+
+    def lr_factor(self, iteration: int, total: int) -> float:
+        """Learning-rate multiplier of outer iteration ``iteration`` (1-based) out of ``total``."""
+        if self.lr_decay is None or iteration <= self.physics_warmup:
+            return 1.0
+        r, j, n = self.lr_final_ratio, iteration - 1 - self.physics_warmup, total - 1 - self.physics_warmup
+        return r + (1.0 - r) * 0.5 * (1.0 + math.cos(math.pi * j / max(n, 1)))
 
     def to_dict(self) -> dict:
         """Plain-dict form (stored in checkpoints)."""
@@ -168,4 +197,4 @@ def _check_count(name: str, value, minimum: int) -> None:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
 
 
-__all__ = ["AphynityConfig", "IntegratorConfig", "OBJECTIVES", "FA_NORMS", "LAMBDA_UPDATES"]
+__all__ = ["AphynityConfig", "IntegratorConfig", "OBJECTIVES", "FA_NORMS", "LAMBDA_UPDATES", "LR_DECAYS"]

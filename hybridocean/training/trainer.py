@@ -69,6 +69,11 @@ class AphynityTrainer:
         if not params:
             raise ValueError("model has no learnable parameter (nothing to train)")
         self.optimizer = torch.optim.Adam(params, lr=config.tau1, betas=(0.9, 0.999))
+        self._physics_learnable = self.model.physics is not None and any(
+            p.requires_grad for p in self.model.physics.parameters())
+        if config.physics_warmup and not self._physics_learnable:
+            raise ValueError(f"physics_warmup={config.physics_warmup} needs learnable physical parameters "
+                             "(the model has none: a Neural ODE or a fixed prior); use physics_warmup=0")
         self.lam = float(config.lambda0)
         self.iteration = 0
         self.history = History()
@@ -122,20 +127,43 @@ class AphynityTrainer:
                 raise self._fail(f"ODE solver failure ({err})", inner) from err
             raise
 
+    def _set_learning_rates(self, total: int) -> None:
+        """Scale every group's initial rate (``initial_lr``, stored in the optimizer state) by the schedule."""
+        factor = self.config.lr_factor(self.iteration + 1, total)
+        for group in self.optimizer.param_groups:
+            group.setdefault("initial_lr", group["lr"])
+            group["lr"] = group["initial_lr"] * factor
+
+    @contextlib.contextmanager
+    def _physics_only(self, on: bool) -> Iterator[None]:
+        """Switch ``F_a`` off for the block (physics warm-up); restores the model's flag after."""
+        saved = self.model.augment
+        self.model.augment = saved and not on
+        try:
+            yield
+        finally:
+            self.model.augment = saved
+
     def _outer_step(self, batch: Trajectories) -> dict:
+        cfg = self.config
+        warmup = self.iteration < cfg.physics_warmup and self._physics_learnable
+        with self._physics_only(warmup):
+            return self._inner_steps(batch, min_norm=cfg.min_norm and not warmup)
+
+    def _inner_steps(self, batch: Trajectories, min_norm: bool) -> dict:
         cfg = self.config
         for s in range(cfg.n_iter):
             self.optimizer.zero_grad(set_to_none=True)
             with self._solver_guard(s):
                 l_traj, fa2 = self._terms(batch)
-                loss = lagrangian(l_traj, fa2, self.lam, cfg.objective, cfg.min_norm)
+                loss = lagrangian(l_traj, fa2, self.lam, cfg.objective, min_norm)
                 if not bool(torch.isfinite(loss)):
                     raise self._fail(f"non-finite loss ({float(loss.detach())})", s)
                 loss.backward()  # the adjoint's backward solve can underflow too
             if cfg.grad_clip is not None:
                 torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
             self.optimizer.step()
-        if cfg.min_norm:
+        if min_norm:
             if cfg.lambda_update == "updated":
                 with torch.no_grad(), self._solver_guard(cfg.n_iter - 1):
                     l_new = float(trajectory_loss(self.forecast(batch.x[:, 0], batch.t, grad=False), batch.x))
@@ -231,11 +259,13 @@ class AphynityTrainer:
         try:
             while self.iteration < total:
                 batch = train.subset(self._batch_indices(self.iteration + 1, len(train)))
+                self._set_learning_rates(total)
                 rec = self._outer_step(batch)
                 self.iteration += 1
                 params = self.model.physical_parameters()
                 self.history.append(self.iteration, rec["loss"], rec["l_traj"], rec["fa_norm2"], self.lam, params)
-                if val is not None and (self.iteration % validate_every == 0 or self.iteration == total):
+                warm = self.iteration <= cfg.physics_warmup  # F_a untrained: not a candidate model
+                if val is not None and not warm and (self.iteration % validate_every == 0 or self.iteration == total):
                     self._validate(val)
                 if cfg.checkpoint_every and self.iteration % cfg.checkpoint_every == 0:
                     self.save()

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from hybridocean.networks import MLP, ConvResNet
+from hybridocean.networks import MLP, ConvResNet, _pad_edges
 
 F64 = torch.float64
 
@@ -94,3 +95,31 @@ def test_network_input_checks():
         ConvResNet(2)(torch.zeros(1, 3, 4, 4))
     with pytest.raises(ValueError, match=r"x must be shaped \(batch, in_dim=2\)"):
         MLP(2)(torch.zeros(4, 3))
+
+
+@pytest.mark.parametrize("p", [1, 2])
+@pytest.mark.parametrize("boundary,mode", [("periodic", "circular"), ("neumann", "replicate")])
+def test_edge_padding_matches_torch_pad(p, boundary, mode):
+    """The concatenation padding equals ``F.pad`` (circular / replicate), values and gradients."""
+    x = torch.randn(2, 3, 7, 9, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(2, 3, 7 + 2 * p, 9 + 2 * p, dtype=torch.float64)
+    ours = _pad_edges(x, p, periodic=boundary == "periodic")
+    ref = F.pad(x, (p, p, p, p), mode=mode)
+    assert torch.equal(ours, ref)
+    (g_ours,) = torch.autograd.grad((ours * w).sum(), x)
+    (g_ref,) = torch.autograd.grad((ref * w).sum(), x)
+    assert torch.allclose(g_ours, g_ref, rtol=0, atol=1e-13)  # sums of the same terms, reordered
+
+
+@pytest.mark.parametrize("make", [lambda: MLP(2, 16, 2, zero_output=True),
+                                  lambda: ConvResNet(2, 8, 1, boundary="periodic", zero_output=True)])
+def test_zero_output_starts_at_zero_and_learns(make):
+    """``zero_output``: F_a = 0 exactly at start, yet one gradient step makes it non-zero."""
+    torch.manual_seed(0)
+    net = make().to(F64)
+    x = torch.randn(3, 2, 6, 6, dtype=F64) if isinstance(net, ConvResNet) else torch.randn(3, 2, dtype=F64)
+    assert torch.count_nonzero(net(x)) == 0
+    target = torch.ones_like(x)
+    ((net(x) - target) ** 2).mean().backward()
+    torch.optim.SGD(net.parameters(), lr=0.1).step()
+    assert torch.count_nonzero(net(x)) > 0

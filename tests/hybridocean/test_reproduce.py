@@ -64,3 +64,24 @@ def test_reproduce_rejects_bad_arguments(script, tmp_path):
         script.main(["--system", "pendulum", "--prior", "none", "--no-aug", "--out", str(tmp_path)])
     with pytest.raises(SystemExit):
         script.main(["--system", "lorenz", "--prior", "true", "--out", str(tmp_path)])
+
+
+def test_reproduce_field_system_with_warmup_and_table(script, tmp_path):
+    """A PDE system through every preset option (physics warm-up, cosine rates, shorter training
+    window, zero-initialised F_a), then the Markdown table of its metrics."""
+    out = tmp_path / "rd"
+    m = script.main(["--system", "reaction_diffusion", "--prior", "complete", "--aug", "--out", str(out),
+                     "--size", "small", "--n-train", "2", "--n-val", "1", "--n-test", "1", "--iterations", "1",
+                     "--physics-warmup", "2", "--validate-every", "1", "--train-frames", "3", "--substeps", "1",
+                     "--cache-dir", str(tmp_path / "cache")])
+    rec = m["seeds"][0]
+    assert rec["iterations"] == 3 and rec["best_iteration"] == 3  # 2 warm-up + 1; warm-up states are not candidates
+    assert rec["config"]["physics_warmup"] == 2 and rec["config"]["lr_decay"] == "cosine"
+    spec = importlib.util.spec_from_file_location("aphynity_table", SCRIPT.with_name("aphynity_table.py"))
+    table = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(table)
+    text = table.main([str(out / "metrics.json"), "--out", str(tmp_path / "table.md")])
+    row = text.splitlines()[2]
+    assert row.startswith("| reaction_diffusion | complete | yes | APHYNITY Param PDE (a, b, k) |")
+    assert "(-9.35)" in row and "(0.096)" in row
+    assert (tmp_path / "table.md").read_text() == text + "\n"

@@ -104,6 +104,47 @@ def test_config_validation():
 
 
 # ----------------------------------------------------------------------------- multiplier
+def test_cosine_learning_rate_schedule(splits):
+    """Rates follow lr_0 (r + (1 - r)(1 + cos(pi (j-1)/(J-1)))/2): lr_0 first, r lr_0 last, per group."""
+    train, _, _ = splits
+    trainer = AphynityTrainer(hybrid(False), config(iterations=5, batch_size=10, lr_decay="cosine", lr_final_ratio=0.1))
+    seen = []
+    trainer.fit(train, callback=lambda j, rec: seen.append(trainer.optimizer.param_groups[0]["lr"]))
+    lr0 = trainer.config.tau1
+    expected = [lr0 * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * j / 4))) for j in range(5)]
+    assert seen == pytest.approx(expected, rel=1e-12)
+    assert seen[0] == pytest.approx(lr0) and seen[-1] == pytest.approx(0.1 * lr0)
+    with pytest.raises(ValueError, match="lr_final_ratio"):
+        AphynityConfig(lr_final_ratio=0.0)
+    with pytest.raises(ValueError, match="lr_decay"):
+        AphynityConfig(lr_decay="step")
+
+
+def test_physics_warmup_trains_physics_alone_then_aphynity(splits):
+    """Warm-up iterations leave F_a untouched and lambda frozen, then APHYNITY takes over."""
+    train, val, _ = splits
+    model = hybrid(False)
+    net0 = {k: v.clone() for k, v in model.network.state_dict().items()}
+    trainer = AphynityTrainer(model, config(iterations=4, batch_size=25, physics_warmup=3, validate_every=1,
+                                            lr_decay="cosine"))
+    seen = []
+
+    def snapshot(j, rec):
+        seen.append((j, rec["fa_norm2"], rec["lam"], [torch.equal(v, net0[k]) for k, v in
+                                                     trainer.model.network.state_dict().items()]))
+
+    h = trainer.fit(train, val, callback=snapshot)
+    for j, fa2, lam, unchanged in seen[:3]:
+        assert fa2 == 0.0 and lam == trainer.config.lambda0 and all(unchanged)
+    assert h.params[2]["omega0_sq"] != h.params[0]["omega0_sq"]  # the physics did learn
+    j, fa2, lam, unchanged = seen[3]
+    assert fa2 > 0 and lam > trainer.config.lambda0 and not all(unchanged)
+    assert h.val_iteration == [4] and trainer.model.augment  # no warm-up model selected; F_a back on
+    assert trainer.config.lr_factor(3, 4) == 1.0 and trainer.config.lr_factor(4, 4) == 1.0
+    with pytest.raises(ValueError, match="physics_warmup=3 needs learnable physical parameters"):
+        AphynityTrainer(HybridModel(None, MLP(2, 8, 1)), config(physics_warmup=3, min_norm=False))
+
+
 def test_multiplier_update_rule(splits):
     """lambda_{j+1} = lambda_j + tau2 * L_traj(theta_{j+1}), checked in both update modes."""
     train = splits[0]
@@ -164,9 +205,11 @@ class _Interrupt(Exception):
     pass
 
 
-def test_resume_reproduces_uninterrupted_run(splits, tmp_path):
+@pytest.mark.parametrize("lr_decay", [None, "cosine"])
+def test_resume_reproduces_uninterrupted_run(splits, tmp_path, lr_decay):
     train, val, _ = splits
-    kw = dict(iterations=6, n_iter=2, batch_size=10, validate_every=2, checkpoint_every=2, lambda_update="updated")
+    kw = dict(iterations=6, n_iter=2, batch_size=10, validate_every=2, checkpoint_every=2, lambda_update="updated",
+              lr_decay=lr_decay)
     ref = AphynityTrainer(hybrid(False), config(checkpoint_dir=str(tmp_path / "a"), **kw))
     h_ref = ref.fit(train, val)
 
