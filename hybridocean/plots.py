@@ -118,14 +118,24 @@ def plot_timeseries(
 
 
 def plot_training_curves(history: Mapping[str, Sequence[float]], path: PathLike, title: str = "") -> Path:
-    """One log-scale panel per training curve (loss, lambda, ||F_a||, ...) against iteration."""
+    """One panel per training curve (loss, lambda, ||F_a||, ...) against iteration.
+
+    A curve is drawn on a log scale when it is non-negative and its positive values span more than
+    a factor 10 (zeros, e.g. ``||F_a||^2`` during a physics warm-up, are left as gaps); otherwise
+    on a linear scale without offset (a multiplier that barely moves reads as its value).
+    """
     keys = [k for k, v in history.items() if len(v) and np.all(np.isfinite(np.asarray(v, dtype=float)))]
     fig, axes = plt.subplots(1, len(keys), figsize=(3.4 * len(keys), 3.0), squeeze=False)
     for ax, k in zip(axes[0], keys):
         v = np.asarray(history[k], dtype=float)
-        ax.plot(np.arange(len(v)), v)
-        if np.all(v > 0):
+        pos = v[v > 0]
+        if np.all(v >= 0) and pos.size and pos.max() > 10 * pos.min():
+            ax.plot(np.arange(len(v)), np.where(v > 0, v, np.nan))
             ax.set_yscale("log")
+        else:
+            ax.plot(np.arange(len(v)), v)
+            ax.ticklabel_format(axis="y", useOffset=False)
+        ax.set_xlim(0, max(len(v) - 1, 1))
         ax.set_title(k, fontsize=9)
         ax.set_xlabel("iteration")
         ax.grid(alpha=0.3)
