@@ -231,7 +231,7 @@ def run_seed(args, seed: int, data: dict) -> tuple:
         cfg["validate_every"] = args.validate_every
     if args.batch_size:
         cfg["batch_size"] = args.batch_size
-    for name in ("lambda0", "tau2", "n_iter"):
+    for name in ("lambda0", "tau1", "tau2", "n_iter"):
         if getattr(args, name) is not None:
             cfg[name] = getattr(args, name)
     if args.lr_decay:
@@ -326,6 +326,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument("--batch-size", type=int, default=None, help="trajectories per mini-batch (default: the preset's)")
     p.add_argument("--validate-every", type=int, default=None, help="outer iterations between validations")
     p.add_argument("--lambda0", type=float, default=None, help="initial multiplier (default: the preset's)")
+    p.add_argument("--tau1", type=float, default=None, help="Adam rate of the network (default: the preset's)")
     p.add_argument("--tau2", type=float, default=None, help="multiplier step (default: the preset's)")
     p.add_argument("--n-iter", type=int, default=None, help="inner steps per multiplier update (default: the preset's)")
     p.add_argument("--physics-warmup", type=int, default=None, help="physics-only iterations first (default: the preset's)")
