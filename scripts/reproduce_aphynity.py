@@ -14,8 +14,10 @@ validation MSE, and evaluates the forecasts of the test set from their first sta
 * ``DIR/training.png``: loss, ``L_traj``, lambda and ``||F_a||^2`` during training (first seed;
   absent for the "true" prior without ``F_a``, which has nothing to train).
 
-Hyper-parameters per system are the :data:`PRESETS` (from the released code, github.com/yuan-yin/
-APHYNITY, ``train_aphynity.py``). Differences from the released code: forecasts are integrated
+Hyper-parameters per system are the :data:`PRESETS`, which start from the released code
+(github.com/yuan-yin/APHYNITY, ``train_aphynity.py``) and change what the comment above them lists
+(objective, rates, physics warm-up, batch and window sizes, each with its measurement). Other
+differences from the released code: forecasts are integrated
 with RK4 on sub-steps of the data grid (the released code steps RK4 on the data grid itself,
 which limits the true model's log10 MSE to about -5.6 on the pendulum and -7.4 on
 reaction-diffusion); networks have no batch normalisation (see :mod:`hybridocean.networks`);
