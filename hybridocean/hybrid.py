@@ -108,6 +108,10 @@ class HybridModel(nn.Module):
         """``{name: value}`` of the physics model's parameters in physical units (``{}`` if none)."""
         return {} if self.physics is None else parameter_values(self.physics)
 
+    def learnable_physics_parameters(self) -> list:
+        """The physics model's tensors that require grad, ``theta_p`` (``[]`` without physics or when fixed)."""
+        return [] if self.physics is None else [p for p in self.physics.parameters() if p.requires_grad]
+
     def extra_repr(self) -> str:
         return f"mode={self.mode!r}, augment={self.augment}"
 

@@ -176,7 +176,7 @@ def integrator_config(spec, preset: Preset, substeps: Optional[int]) -> Integrat
 
 def split_optimizer(model: HybridModel, tau1: float, tau1_physics: float) -> torch.optim.Optimizer:
     """Adam with learning rate ``tau1_physics`` on the physical parameters and ``tau1`` on the rest."""
-    phys = [p for p in model.physics.parameters() if p.requires_grad]
+    phys = model.learnable_physics_parameters()
     ids = {id(p) for p in phys}
     rest = [p for p in model.parameters() if p.requires_grad and id(p) not in ids]
     groups = [{"params": g, "lr": lr} for g, lr in ((rest, tau1), (phys, tau1_physics)) if g]
@@ -223,8 +223,7 @@ def run_seed(args, seed: int, data: dict) -> tuple:
     cfg = dict(preset.config)
     if args.physics_warmup is not None:
         cfg["physics_warmup"] = args.physics_warmup
-    learnable = model.physics is not None and any(p.requires_grad for p in model.physics.parameters())
-    warmup = cfg.get("physics_warmup", 0) if learnable else 0  # nothing to warm up otherwise
+    warmup = cfg.get("physics_warmup", 0) if model.learnable_physics_parameters() else 0  # else nothing to warm up
     cfg["physics_warmup"] = warmup
     cfg.update(iterations=warmup + (args.iterations or preset.iterations), seed=seed, device=args.device,
                dtype=args.dtype or preset.dtype, min_norm=min_norm, progress=False,

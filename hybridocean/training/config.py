@@ -95,9 +95,10 @@ class AphynityConfig:
             (Algorithm 1 of the paper; one extra gradient-free forecast), ``"last_step"`` the
             ``L_traj`` of the last inner step (the released code; no extra cost).
         grad_clip: if set, clip the global gradient norm to this value.
-        lr_decay: ``None`` (constant learning rates) or ``"cosine"``: at outer iteration ``j`` of
-            ``J`` every parameter group's rate is ``lr_0 * (r + (1 - r) (1 + cos(pi j / J)) / 2)``
-            with ``r = lr_final_ratio`` (a function of ``j`` only, so resumed runs match). Late
+        lr_decay: ``None`` (constant learning rates) or ``"cosine"``: after the warm-up, at the
+            ``j``-th of ``J`` outer iterations (``j = 0 .. J - 1``) every parameter group's rate is
+            ``lr_0 * (r + (1 - r) (1 + cos(pi j / (J - 1))) / 2)`` with ``r = lr_final_ratio``, so
+            ``lr_0`` first and ``r lr_0`` last (a function of ``j`` only, so resumed runs match). Late
             small steps let the physical parameters settle instead of jittering by ~lr.
         lr_final_ratio: ``r``, the last iteration's rate over the initial one (0 < r <= 1).
         physics_warmup: outer iterations, at the start, that fit the physical parameters alone

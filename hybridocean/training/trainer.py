@@ -69,9 +69,7 @@ class AphynityTrainer:
         if not params:
             raise ValueError("model has no learnable parameter (nothing to train)")
         self.optimizer = torch.optim.Adam(params, lr=config.tau1, betas=(0.9, 0.999))
-        self._physics_learnable = self.model.physics is not None and any(
-            p.requires_grad for p in self.model.physics.parameters())
-        if config.physics_warmup and not self._physics_learnable:
+        if config.physics_warmup and not self.model.learnable_physics_parameters():
             raise ValueError(f"physics_warmup={config.physics_warmup} needs learnable physical parameters "
                              "(the model has none: a Neural ODE or a fixed prior); use physics_warmup=0")
         self.lam = float(config.lambda0)
@@ -146,7 +144,7 @@ class AphynityTrainer:
 
     def _outer_step(self, batch: Trajectories) -> dict:
         cfg = self.config
-        warmup = self.iteration < cfg.physics_warmup and self._physics_learnable
+        warmup = self.iteration < cfg.physics_warmup
         with self._physics_only(warmup):
             return self._inner_steps(batch, min_norm=cfg.min_norm and not warmup)
 

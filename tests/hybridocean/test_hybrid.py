@@ -90,3 +90,14 @@ def test_bad_inputs_name_the_argument():
         DampedPendulum(alpha=torch.ones(3))
     with pytest.raises(ValueError, match="learnable names"):
         DampedPendulum(learnable=("beta",))
+
+
+def test_learnable_physics_parameters():
+    """theta_p: the learnable physics tensors only -- none for a Neural ODE or a fixed prior."""
+    net = MLP(2, 8, 1)
+    learn = HybridModel(DampedPendulum(learnable=("omega0_sq",)), net)
+    fixed = HybridModel(DampedPendulum(learnable=()), net)
+    assert len(learn.learnable_physics_parameters()) == 1
+    assert all(p.requires_grad for p in learn.learnable_physics_parameters())
+    assert not any(p is q for p in learn.learnable_physics_parameters() for q in net.parameters())
+    assert fixed.learnable_physics_parameters() == [] and HybridModel(None, net).learnable_physics_parameters() == []
