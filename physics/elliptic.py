@@ -25,7 +25,7 @@ from typing import Optional, Sequence, Union
 import numpy as np
 import torch
 
-from ._checks import check_field, check_positive
+from ._checks import check_field, check_nonzero, check_positive
 from .grid import Grid
 from .spectral import dst1_2d, laplacian_eigenvalues_dst, laplacian_eigenvalues_fft
 
@@ -109,8 +109,7 @@ def stretching_matrix(H: Sequence[float], g_prime: Sequence[float], f0: float) -
     gp = [check_positive(f"g_prime[{i}]", g) for i, g in enumerate(g_prime)]
     if len(gp) not in (n - 1, n):
         raise ValueError(f"g_prime must have {n - 1} (rigid lid/flat bottom) or {n} (reduced gravity) entries for {n} layers, got {len(gp)}")
-    if not isinstance(f0, (int, float)) or not np.isfinite(f0) or f0 == 0:
-        raise ValueError(f"f0 must be a finite non-zero Coriolis parameter [1/s] for layer stretching, got {f0!r}")
+    f0 = check_nonzero("f0 (the Coriolis parameter [1/s] of layer stretching)", f0)
     S = np.zeros((n, n))
     for i, g in enumerate(gp):  # interface i lies between layer i and layer i+1 (if any)
         S[i, i] -= f0**2 / (H[i] * g)

@@ -30,8 +30,34 @@ east/north walls (index ``nx``/``ny``) are not stored and enter operators as gho
 Normal velocity and the streamfunction vanish on walls; :meth:`Grid.mask` gives 0 at the
 stored wall points and 1 elsewhere.
 
-Coriolis: ``f(y) = f0 + beta * (y - y0)`` with ``y0 = Ly / 2`` by default (beta-plane centred
-on the domain).
+Metrics
+-------
+``metric="cartesian"`` (the default of :class:`Grid`): constant ``dx``, ``dy`` and the
+beta-plane Coriolis ``f(y) = f0 + beta * (y - y0)`` with ``y0 = Ly / 2`` by default (centred on
+the domain). :meth:`Grid.from_lonlat` with ``metric="beta_plane"`` (or ``"f_plane"``) builds
+such a grid as the local tangent plane of a lon/lat box.
+
+``metric="sphere"`` (the default of :meth:`Grid.from_lonlat`): a regular lon/lat grid on the
+sphere of radius ``R`` (:data:`EARTH_RADIUS`) rotating at ``Omega`` (:data:`OMEGA`). With
+``lat_j`` the latitude of row ``j`` *of the location* (centre and u rows at the cell-centre
+latitudes ``lat[j]``; v and corner rows half a cell south, ``lat[j] - dlat / 2``) and
+``lon_i`` likewise (centre and v columns at ``lon[i]``; u and corner columns at
+``lon[i] - dlon / 2``)::
+
+    dx_j = R cos(lat_j) dlon        (per row, :meth:`Grid.dx_at`)
+    dy   = R dlat                   (one value, ``Grid.dy``)
+    f_j  = 2 Omega sin(lat_j)       (:meth:`Grid.coriolis`)
+    A_j  = R^2 dlon (sin(lat_j + dlat/2) - sin(lat_j - dlat/2))   (:meth:`Grid.cell_areas`)
+
+(angles in radians; ``R = 6 371 008.8 m``, the GRS80 mean radius R1 of Moritz 2000, and
+``Omega = 7.292115e-5 rad/s``, IERS Conventions 2010 table 1.1: see :mod:`physics.lonlat`).
+``Grid.lon``/``Grid.lat`` hold the validated centre coordinates as exactly even float64 axes and
+``Grid.dlon``/``Grid.dlat`` their spacings [degrees]. ``x`` is eastward and ``y`` northward, so velocities on a lon/lat grid are
+eastward/northward. The scalars ``dx``, ``f0``, ``beta`` of a sphere grid are the tangent-plane
+values at the box's central latitude (for code that needs one number); code that is right on
+the sphere uses the accessors above, which reduce to the constants on a Cartesian grid. The
+models (:class:`~physics.qg.QG`, :class:`~physics.shallow_water.ShallowWater`) do not support
+the sphere yet and refuse such a grid (:func:`require_grid` with ``metric="cartesian"``).
 """
 from __future__ import annotations
 
@@ -41,13 +67,14 @@ from typing import Optional, Sequence, Union
 import numpy as np
 import torch
 
-from ._checks import check_choice, check_positive
+from ._checks import check_choice, check_int, check_positive, check_real
+from .lonlat import EARTH_RADIUS, OMEGA, check_lonlat, crosses_equator
 
 LOCATIONS = ("center", "u", "v", "corner")
 BOUNDARIES = ("periodic", "closed")
 
-EARTH_RADIUS = 6.371e6  # m (mean radius)
-OMEGA = 7.2921159e-5  # rad/s (Earth's rotation rate)
+METRICS = ("cartesian", "sphere")
+LONLAT_METRICS = ("sphere", "beta_plane", "f_plane")
 
 _OFFSETS = {"center": (0.5, 0.5), "u": (0.0, 0.5), "v": (0.5, 0.0), "corner": (0.0, 0.0)}
 
@@ -63,7 +90,10 @@ class Grid:
         beta: meridional gradient of f [1/(m s)].
         y0: latitude-origin of the beta-plane in domain coordinates [m]; default ``Ly / 2``.
         dtype, device: of the coordinate/Coriolis tensors the grid hands out.
-        lon, lat: optional 1-D cell-centre coordinates in degrees (set by :meth:`from_lonlat`).
+        lon, lat: optional 1-D cell-centre coordinates in degrees (set by :meth:`from_lonlat`);
+            validated by :func:`physics.lonlat.check_lonlat` (lengths ``nx``/``ny``, even spacing).
+        metric: ``"cartesian"`` or ``"sphere"`` (see the module docstring; a sphere grid needs
+            ``lon``/``lat``, a closed boundary, and is best built with :meth:`from_lonlat`).
     """
 
     def __init__(
@@ -82,27 +112,21 @@ class Grid:
         device: Union[str, torch.device] = "cpu",
         lon: Optional[np.ndarray] = None,
         lat: Optional[np.ndarray] = None,
+        metric: str = "cartesian",
     ) -> None:
-        for name, n in (("nx", nx), ("ny", ny)):
-            if not isinstance(n, (int, np.integer)) or isinstance(n, bool):
-                raise TypeError(f"{name} must be an int, got {type(n).__name__}")
-            if n < 2:
-                raise ValueError(f"{name} must be >= 2, got {n}")
-        self.nx, self.ny = int(nx), int(ny)
+        self.nx, self.ny = check_int("nx", nx, minimum=2), check_int("ny", ny, minimum=2)
         self.dx = self._spacing("dx", "Lx", dx, Lx, self.nx)
         self.dy = self._spacing("dy", "Ly", dy, Ly, self.ny)
         self.boundary = check_choice("boundary", boundary, BOUNDARIES)
         if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
             raise TypeError(f"dtype must be a floating torch.dtype, got {dtype!r}")
-        self.f0 = float(f0)
-        self.beta = float(beta)
-        if not (math.isfinite(self.f0) and math.isfinite(self.beta)):
-            raise ValueError(f"f0 and beta must be finite, got f0={f0!r}, beta={beta!r}")
-        self.y0 = self.Ly / 2 if y0 is None else float(y0)
+        self.f0 = check_real("f0", f0)
+        self.beta = check_real("beta", beta)
+        self.y0 = self.Ly / 2 if y0 is None else check_real("y0", y0)
         self.dtype = dtype
         self.device = torch.device(device)
-        self.lon = None if lon is None else np.asarray(lon, dtype=float)
-        self.lat = None if lat is None else np.asarray(lat, dtype=float)
+        self.lon, self.lat, self.dlon, self.dlat = _init_lonlat(self, lon, lat, metric)
+        self.metric = metric
 
     @staticmethod
     def _spacing(dname: str, lname: str, d, L, n: int) -> float:
@@ -141,7 +165,8 @@ class Grid:
 
     @property
     def cell_area(self) -> float:
-        """``dx * dy`` [m^2]: the quadrature weight of a grid point."""
+        """``dx * dy`` [m^2]: the quadrature weight of a grid point (on a sphere grid the
+        central-latitude value; use :meth:`cell_areas` there)."""
         return self.dx * self.dy
 
     def coords(self, loc: str = "center") -> tuple:
@@ -160,9 +185,58 @@ class Grid:
         return X, Y
 
     def coriolis(self, loc: str = "corner") -> torch.Tensor:
-        """``f = f0 + beta (y - y0)`` [1/s] at ``loc``, shape ``(ny, 1)`` (broadcasts over x)."""
+        """Coriolis parameter [1/s] at the rows of ``loc``, shape ``(ny, 1)`` (broadcasts over x).
+
+        Cartesian: ``f = f0 + beta (y - y0)``; sphere: ``f_j = 2 Omega sin(lat_j)``.
+        """
+        if self.metric == "sphere":
+            return self._rows(2 * OMEGA * np.sin(np.radians(self._row_lat(loc))))
         _, y = self.coords(loc)
         return (self.f0 + self.beta * (y - self.y0)).unsqueeze(-1)
+
+    def dx_at(self, loc: str = "center") -> torch.Tensor:
+        """Zonal spacing [m] at the rows of ``loc``, shape ``(ny, 1)``: ``dx`` (Cartesian) or
+        ``dx_j = R cos(lat_j) dlon`` (sphere; 0 on a row at a pole)."""
+        if self.metric == "sphere":
+            c = np.clip(np.cos(np.radians(self._row_lat(loc))), 0.0, None)
+            return self._rows(EARTH_RADIUS * c * math.radians(self.dlon))
+        check_choice("loc", loc, LOCATIONS)
+        return torch.full((self.ny, 1), self.dx, dtype=self.dtype, device=self.device)
+
+    def cell_areas(self, loc: str = "center") -> torch.Tensor:
+        """Area [m^2] of the cell centred on each row of ``loc``, shape ``(ny, 1)``.
+
+        Cartesian: ``dx dy``; sphere: ``R^2 dlon (sin(lat_j + dlat/2) - sin(lat_j - dlat/2))``
+        (exact on the sphere, edges clipped to the poles; sums to the box area).
+        """
+        if self.metric != "sphere":
+            check_choice("loc", loc, LOCATIONS)
+            return torch.full((self.ny, 1), self.dx * self.dy, dtype=self.dtype, device=self.device)
+        lat = self._row_lat(loc)
+        n, s = (np.radians(np.clip(lat + sgn * self.dlat / 2, -90.0, 90.0)) for sgn in (1, -1))
+        return self._rows(EARTH_RADIUS**2 * math.radians(self.dlon) * (np.sin(n) - np.sin(s)))
+
+    def lonlat(self, loc: str = "center") -> tuple:
+        """``(lon (nx,), lat (ny,))`` [degrees] of location ``loc`` on a lon/lat grid.
+
+        Centre/v columns at ``lon``, u/corner columns at ``lon - dlon/2``; centre/u rows at
+        ``lat``, v/corner rows at ``lat - dlat/2``. ``ValueError`` on a grid without lon/lat.
+        """
+        check_choice("loc", loc, LOCATIONS)
+        if self.lon is None:
+            raise ValueError("grid has no lon/lat coordinates (build it with Grid.from_lonlat)")
+        lon = self.lon - (self.dlon / 2 if loc in ("u", "corner") else 0.0)
+        kw = dict(dtype=self.dtype, device=self.device)
+        return torch.as_tensor(lon, **kw), torch.as_tensor(self._row_lat(loc), **kw)
+
+    def _row_lat(self, loc: str) -> np.ndarray:
+        check_choice("loc", loc, LOCATIONS)
+        if self.lat is None:
+            raise ValueError("grid has no lon/lat coordinates (build it with Grid.from_lonlat)")
+        return self.lat - (self.dlat / 2 if loc in ("v", "corner") else 0.0)
+
+    def _rows(self, a: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(a, dtype=self.dtype, device=self.device).unsqueeze(-1)
 
     def mask(self, loc: str) -> torch.Tensor:
         """1 where a field at ``loc`` is free, 0 on stored wall points; shape ``(ny, nx)``.
@@ -186,16 +260,17 @@ class Grid:
         return Grid(
             self.nx, self.ny, dx=self.dx, dy=self.dy, boundary=self.boundary, f0=self.f0,
             beta=self.beta, y0=self.y0, dtype=dtype or self.dtype, device=device or self.device,
-            lon=self.lon, lat=self.lat,
+            lon=self.lon, lat=self.lat, metric=self.metric,
         )
 
     def check_compatible(self, other: "Grid", name: str = "grid") -> None:
-        """Raise ``ValueError`` unless ``other`` has the same shape, spacing and boundary."""
+        """Raise ``ValueError`` unless ``other`` has the same shape, spacing, boundary and metric."""
         same = (
             self.shape == other.shape
             and math.isclose(self.dx, other.dx)
             and math.isclose(self.dy, other.dy)
             and self.boundary == other.boundary
+            and self.metric == other.metric
         )
         if not same:
             raise ValueError(f"{name} mismatch: expected {self!r}, got {other!r}")
@@ -206,51 +281,86 @@ class Grid:
         lon: Sequence[float],
         lat: Sequence[float],
         boundary: str = "closed",
-        beta_plane: bool = True,
+        metric: Optional[str] = None,
+        beta_plane: Optional[bool] = None,
         dtype: torch.dtype = torch.float64,
         device: Union[str, torch.device] = "cpu",
     ) -> "Grid":
-        """A local Cartesian (beta- or f-plane) grid for a regular lon/lat box.
+        """A grid for a regular lon/lat box of cell-centre coordinates ``lon`` ``(nx,)``, ``lat`` ``(ny,)`` [deg].
 
-        ``lon``, ``lat`` are 1-D, evenly spaced cell-centre coordinates in degrees. With
-        ``phi0`` the central latitude and ``R`` the Earth radius:
-        ``dx = R cos(phi0) dlon pi/180``, ``dy = R dlat pi/180``,
-        ``f0 = 2 Omega sin(phi0)``, ``beta = 2 Omega cos(phi0) / R`` (0 if not ``beta_plane``).
+        ``metric="sphere"`` (default): the spherical metric of the module docstring (per-row
+        ``dx_j``, ``f_j = 2 Omega sin(lat_j)``); closed boundary only (a lon/lat box has edges).
+        ``metric="beta_plane"`` / ``"f_plane"``: the local tangent plane at the central latitude
+        ``phi0``, a Cartesian grid with ``dx = R cos(phi0) dlon``, ``dy = R dlat``,
+        ``f0 = 2 Omega sin(phi0)``, ``beta = 2 Omega cos(phi0) / R`` (0 for ``"f_plane"``); refused
+        when the box contains the equator (``f0`` would be ~0: use the sphere there).
+        On every metric ``dx``, ``dy``, ``f0``, ``beta`` hold these tangent-plane values.
+        The sphere is the default because it is right for real data: across 33-43 N the true
+        ``dx`` varies by 13 %, which one tangent-plane ``dx`` ignores.
+        ``beta_plane=True/False`` (the former switch) selects ``"beta_plane"``/``"f_plane"``.
+        Coordinates are validated by :func:`physics.lonlat.check_lonlat`.
         """
-        lon = np.asarray(lon, dtype=float)
-        lat = np.asarray(lat, dtype=float)
-        for name, a in (("lon", lon), ("lat", lat)):
-            if a.ndim != 1 or a.size < 2:
-                raise ValueError(f"{name} must be a 1-D array of >= 2 cell-centre degrees, got shape {a.shape}")
-            d = np.diff(a)
-            if not np.all(d > 0) or not np.allclose(d, d[0], rtol=1e-6, atol=1e-9):
-                raise ValueError(f"{name} must be strictly increasing and evenly spaced (degrees)")
-        if np.any(np.abs(lat) >= 90):
-            raise ValueError("lat must lie strictly between -90 and 90 degrees")
+        if beta_plane is not None:
+            legacy = "beta_plane" if beta_plane else "f_plane"
+            if metric is not None and metric != legacy:
+                raise ValueError(f"metric={metric!r} contradicts beta_plane={beta_plane!r}; give only metric")
+            metric = legacy
+        metric = check_choice("metric", "sphere" if metric is None else metric, LONLAT_METRICS)
+        given = (lon, lat)  # validated again by __init__ in their own precision
+        lon, lat, dlon, dlat = check_lonlat(lon, lat)
+        if metric != "sphere" and crosses_equator(lat, dlat):
+            raise ValueError(
+                f"lat {lat[0]:.6g}..{lat[-1]:.6g} contains the equator: a {metric} there has f0 ~ 0; "
+                "use metric='sphere' (f = 2 Omega sin(lat) at each row)"
+            )
         phi0 = math.radians(0.5 * (lat[0] + lat[-1]))
-        dlon = math.radians(lon[1] - lon[0])
-        dlat = math.radians(lat[1] - lat[0])
-        dx = EARTH_RADIUS * math.cos(phi0) * dlon
-        dy = EARTH_RADIUS * dlat
+        dx = EARTH_RADIUS * math.cos(phi0) * math.radians(dlon)
+        dy = EARTH_RADIUS * math.radians(dlat)
         f0 = 2 * OMEGA * math.sin(phi0)
-        beta = 2 * OMEGA * math.cos(phi0) / EARTH_RADIUS if beta_plane else 0.0
+        beta = 2 * OMEGA * math.cos(phi0) / EARTH_RADIUS if metric != "f_plane" else 0.0
         return cls(
-            lon.size, lat.size, dx=dx, dy=dy, boundary=boundary, f0=f0, beta=beta,
-            dtype=dtype, device=device, lon=lon, lat=lat,
+            lon.size, lat.size, dx=dx, dy=dy, boundary=boundary, f0=f0, beta=beta, dtype=dtype,
+            device=device, lon=given[0], lat=given[1], metric="sphere" if metric == "sphere" else "cartesian",
         )
 
     def __repr__(self) -> str:
         return (
             f"Grid(nx={self.nx}, ny={self.ny}, dx={self.dx:.6g}, dy={self.dy:.6g}, "
-            f"boundary={self.boundary!r}, f0={self.f0:.6g}, beta={self.beta:.6g}, dtype={self.dtype})"
+            f"boundary={self.boundary!r}, f0={self.f0:.6g}, beta={self.beta:.6g}, metric={self.metric!r}, "
+            f"dtype={self.dtype})"
         )
 
 
-def require_grid(grid: object, boundary: Optional[str] = None, what: str = "this model") -> Grid:
+def _init_lonlat(grid: Grid, lon, lat, metric: str) -> tuple:
+    """Validated ``(lon, lat, dlon, dlat)`` of a new grid (``None`` each without coordinates)."""
+    check_choice("metric", metric, METRICS)
+    if (lon is None) != (lat is None):
+        raise ValueError("give both lon and lat (cell-centre degrees) or neither")
+    if lon is None:
+        if metric == "sphere":
+            raise ValueError("metric='sphere' needs lon and lat; build the grid with Grid.from_lonlat")
+        return None, None, None, None
+    lon, lat, dlon, dlat = check_lonlat(lon, lat, grid.nx, grid.ny)
+    if metric == "sphere":
+        if grid.boundary != "closed":
+            raise ValueError(f"boundary must be 'closed' on a sphere grid (a lon/lat box), got {grid.boundary!r}")
+        if not math.isclose(grid.dy, EARTH_RADIUS * math.radians(dlat), rel_tol=1e-6):
+            raise ValueError(f"dy = {grid.dy:.6g} m disagrees with R dlat on the sphere; use Grid.from_lonlat")
+    return lon, lat, dlon, dlat
+
+
+def require_grid(
+    grid: object, boundary: Optional[str] = None, what: str = "this model", metric: Optional[str] = None
+) -> Grid:
     """Return ``grid`` after checking it is a :class:`Grid` (``TypeError``) with the given
-    ``boundary`` (``ValueError`` naming ``grid`` and what ``what`` needs)."""
+    ``boundary`` and ``metric`` (``ValueError`` naming ``grid`` and what ``what`` needs)."""
     if not isinstance(grid, Grid):
         raise TypeError(f"grid must be a physics.grid.Grid, got {type(grid).__name__}")
     if boundary is not None and grid.boundary != boundary:
         raise ValueError(f"grid must be {boundary} for {what}, got boundary={grid.boundary!r}")
+    if metric is not None and grid.metric != metric:
+        raise ValueError(
+            f"grid must have metric={metric!r} for {what}, got metric={grid.metric!r} "
+            "(for a lon/lat box use Grid.from_lonlat(..., metric='beta_plane'))"
+        )
     return grid

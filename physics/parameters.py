@@ -10,10 +10,14 @@ physical range by a smooth bijection:
 
 ``scale`` is the initial magnitude, so ``r`` is O(1) whatever the units. ``.value`` always
 returns the parameter in physical units (same shape as the initial value).
+
+Every model's ``learnable`` argument is parsed by ONE function, :func:`parse_learnable`
+(through :func:`make_parameters`): ``True`` (all that can be learned in the model's
+configuration), ``False``/``None``, one name (``"Ld"``) or an iterable of names.
 """
 from __future__ import annotations
 
-from typing import Iterable, Mapping, Optional, Union
+from typing import FrozenSet, Iterable, Mapping, Optional, Union
 
 import torch
 from torch import nn
@@ -92,40 +96,103 @@ class PhysicalParameter(nn.Module):
         return f"{self.name}={shown}, learnable={self.learnable}"
 
 
+Learnable = Union[bool, None, str, Iterable[str]]
+
+
+def parse_learnable(
+    learnable: Learnable,
+    names: Iterable[str],
+    owner: str = "model",
+    unavailable: Optional[Mapping[str, str]] = None,
+) -> FrozenSet[str]:
+    """The ONE parser of every model's ``learnable`` argument: the set of names to learn.
+
+    Args:
+        learnable: ``True`` (every parameter that CAN be learned in this configuration),
+            ``False``/``None`` (none), one name (``"Ld"``) or an iterable of names.
+        names: the parameters the model has in this configuration (e.g. ``("g", "H")``).
+        owner: model name used in error messages (e.g. ``"QG"``).
+        unavailable: ``{name: reason}`` for parameters of the model that cannot be learned in
+            this configuration (a term switched off by a value of 0, a parameter the chosen
+            variant lacks). ``True`` skips them; naming one raises ``ValueError`` with ``reason``.
+    Returns:
+        ``frozenset`` of names, a subset of ``names``.
+    Raises:
+        TypeError: ``learnable`` (or one of its items) is not a bool, a string or strings.
+        ValueError: an unknown name (the message lists the valid ones), or an unavailable one.
+    """
+    names = tuple(names)
+    unavailable = dict(unavailable or {})
+    if learnable is True:
+        return frozenset(n for n in names if n not in unavailable)
+    if learnable is False or learnable is None:
+        return frozenset()
+    if isinstance(learnable, str):
+        asked = (learnable,)
+    elif isinstance(learnable, Iterable) and not torch.is_tensor(learnable):
+        asked = tuple(learnable)
+    else:
+        raise TypeError(
+            f"learnable must be True, False, a parameter name or an iterable of names, got "
+            f"{type(learnable).__name__}"
+        )
+    for a in asked:
+        if not isinstance(a, str):
+            raise TypeError(f"learnable must contain parameter names (str), got {a!r} ({type(a).__name__})")
+    for a in asked:
+        if a in unavailable:
+            raise ValueError(f"learnable name {a!r} cannot be learned here: {unavailable[a]}")
+    unknown = sorted(set(asked) - set(names))
+    if unknown:
+        valid = [n for n in names if n not in unavailable]
+        raise ValueError(
+            f"learnable names {unknown} are not parameters of {owner}; expected a subset of {valid}"
+        )
+    return frozenset(asked)
+
+
+def switched_off(values: Mapping[str, Number], switchable: Iterable[str]) -> dict:
+    """``{name: reason}`` for the ``switchable`` entries of ``values`` that are exactly 0.
+
+    A 0 switches a term off (e.g. ``drag=0``: no drag); a log-parameterised value cannot leave
+    0, so such a parameter is a fixed zero, not learnable (see :func:`make_parameters`).
+    """
+    return {
+        k: f"{k} must be > 0 to be learnable (it is log-parameterised), got 0"
+        for k in switchable if k in values and float(values[k]) == 0.0
+    }
+
+
 def make_parameters(
     module: nn.Module,
     values: Mapping[str, Number],
-    learnable: Union[bool, Iterable[str]] = (),
+    learnable: Learnable = (),
     bounds: Optional[Mapping[str, tuple]] = None,
-) -> None:
-    """Attach a :class:`PhysicalParameter` per entry of ``values`` to ``module``.
+    switchable: Iterable[str] = (),
+    unavailable: Optional[Mapping[str, str]] = None,
+) -> FrozenSet[str]:
+    """Attach a :class:`PhysicalParameter` per entry of ``values`` to ``module``; return the learned names.
 
     Each is reachable as ``module.params[name]``, its value in physical units as
-    ``module.params[name].value``. ``learnable`` is ``True`` (all), ``False`` or a collection of names.
-    ``bounds[name] = (lower, upper)``; default ``(0, None)`` (positive).
-    Unknown names in ``learnable`` raise ``ValueError``.
+    ``module.params[name].value``. ``learnable`` is parsed by :func:`parse_learnable` (``True``:
+    all that can be learned, ``False``/``None``, one name, or names). ``bounds[name] = (lower,
+    upper)``; default ``(0, None)`` (positive). ``switchable`` names a term switched off by a
+    value of 0 (:func:`switched_off`): it becomes a fixed, unbounded zero that ``True`` does not
+    learn and that raises when named. ``unavailable``: further ``{name: reason}`` (see
+    :func:`parse_learnable`). Unknown names raise ``ValueError``.
     """
     bounds = dict(bounds or {})
-    if learnable is True:
-        names = set(values)
-    elif learnable is False or learnable is None:
-        names = set()
-    else:
-        if isinstance(learnable, str):
-            learnable = (learnable,)
-        names = set(learnable)
-        unknown = names - set(values)
-        if unknown:
-            raise ValueError(
-                f"learnable names {sorted(unknown)} are not parameters of "
-                f"{type(module).__name__}; expected a subset of {sorted(values)}"
-            )
+    off = switched_off(values, switchable)
+    for k in off:
+        bounds[k] = (None, None)  # a fixed zero (a log-parameterisation cannot represent 0)
+    names = parse_learnable(learnable, values, type(module).__name__, {**off, **dict(unavailable or {})})
     module.params = nn.ModuleDict(
         {
             k: PhysicalParameter(k, v, learnable=k in names, **_bounds_kw(bounds.get(k, (0.0, None))))
             for k, v in values.items()
         }
     )
+    return names
 
 
 def _bounds_kw(b: tuple) -> dict:
@@ -143,4 +210,4 @@ def parameter_values(module: nn.Module) -> dict:
     return out
 
 
-__all__ = ["PhysicalParameter", "make_parameters", "parameter_values"]
+__all__ = ["PhysicalParameter", "Learnable", "parse_learnable", "switched_off", "make_parameters", "parameter_values"]

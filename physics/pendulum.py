@@ -14,13 +14,13 @@ Paper values: period ``T0 = 6 s`` so ``omega0^2 = (2 pi / T0)^2 ~= 1.0966 s^-2``
 from __future__ import annotations
 
 import math
-from typing import Iterable, Mapping, Optional, Union
+from typing import Mapping, Optional
 
 import torch
 from torch import nn
 
 from ._checks import check_finite, check_positive
-from .parameters import make_parameters
+from .parameters import Learnable, make_parameters
 
 #: Order of the state components, shape ``(batch, 2)``.
 CHANNELS = ("theta", "omega")
@@ -37,11 +37,15 @@ class DampedPendulum(nn.Module):
         omega0_sq: squared angular frequency ``omega0^2`` in s^-2 (> 0).
         alpha: friction coefficient in s^-1 (> 0); ignored (and not created) when ``friction=False``.
         friction: include the ``-alpha omega`` term.
-        learnable: ``True``/``False`` or names among ``("omega0_sq", "alpha")`` to learn.
+        learnable: ``True`` (all: ``omega0_sq``, and ``alpha`` when ``friction``), ``False``, one
+            name or names among ``("omega0_sq", "alpha")`` (:func:`physics.parameters.parse_learnable`).
         bounds: ``{name: (lower, upper)}`` for the parameters (default positive).
 
     Parameters live in ``self.params`` (positive, see :func:`physics.parameters.make_parameters`);
     ``self.params["omega0_sq"].value`` is in physical units.
+
+    dtype/device: the tendency follows the state ``x`` (the parameters are 0-d float64 tensors,
+    which neither promote a float32/float16 ``x`` nor tie it to their device).
     """
 
     CHANNELS = CHANNELS
@@ -51,19 +55,16 @@ class DampedPendulum(nn.Module):
         omega0_sq: float = OMEGA0_SQ,
         alpha: float = ALPHA,
         friction: bool = True,
-        learnable: Union[bool, Iterable[str]] = (),
+        learnable: Learnable = (),
         bounds: Optional[Mapping[str, tuple]] = None,
     ) -> None:
         super().__init__()
         values = {"omega0_sq": check_positive("omega0_sq", omega0_sq)}
         if friction:
             values["alpha"] = check_positive("alpha", alpha)
-        elif learnable not in (True, False, None) and "alpha" in (
-            (learnable,) if isinstance(learnable, str) else tuple(learnable)
-        ):
-            raise ValueError("learnable contains 'alpha' but friction=False (no alpha parameter)")
         self.friction = bool(friction)
-        make_parameters(self, values, learnable=learnable, bounds=bounds)
+        off = {} if friction else {"alpha": "friction=False (no friction term, so no alpha parameter)"}
+        make_parameters(self, values, learnable=learnable, bounds=bounds, unavailable=off)
 
     def forward(self, t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """Return ``dx/dt`` of shape ``(batch, 2)`` for ``x`` of shape ``(batch, 2)`` = (theta, omega)."""

@@ -29,20 +29,21 @@ from __future__ import annotations
 
 import contextlib
 import math
-from typing import Iterable, Optional, Sequence, Union
+from typing import Optional, Sequence, Union
 
 import torch
 from torch import nn
 
-from ._checks import check_nonnegative, check_positive, check_state
+from ._checks import check_nonnegative, check_positive, check_real, check_state
 from .elliptic import (
-    VerticalModes, apply_inverse, helmholtz_multiplier, periodic_layer_inverse, stretching_matrix,
+    VerticalModes, _safe_reciprocal, apply_inverse, helmholtz_multiplier, periodic_layer_inverse, stretching_matrix,
 )
-from .grid import Grid
+from .grid import Grid, require_grid
 from .operators import velocity_from_psi
-from .parameters import make_parameters
+from .parameters import Learnable, make_parameters
+from .precision import FollowsStateDtype, check_state_precision, follows_state_dtype
 from .qg_terms import fd_laplacian, fd_rhs, spectral_terms
-from .spectral import centered_derivative_symbols, laplacian_eigenvalues_fft
+from .spectral import centered_derivative_symbols, laplacian_eigenvalues_dst, laplacian_eigenvalues_fft
 
 
 @contextlib.contextmanager
@@ -55,7 +56,7 @@ def _default_dtype(dtype: torch.dtype):
         torch.set_default_dtype(old)
 
 
-class QG(nn.Module):
+class QG(FollowsStateDtype, nn.Module):
     """Layered QG model; ``forward(t, q) -> dq/dt`` (``torchdiffeq.odeint`` compatible).
 
     Args:
@@ -70,8 +71,18 @@ class QG(nn.Module):
         drag: linear bottom drag on the lowest layer [1/s]; nu: Laplacian viscosity [m^2/s];
         nu4: biharmonic viscosity [m^4/s]; tau0: wind stress amplitude [N/m^2]; rho0 [kg/m^3].
         spectral: pseudo-spectral path (periodic only).
-        learnable: names among ``beta, drag, nu, nu4, tau0, Ld`` to learn (or ``True``).
+        learnable: one name or names among ``beta, drag, nu, nu4, tau0, Ld`` to learn; ``True``:
+            all that can be learned here (not a drag/nu/nu4 of 0, which switches its term off; Ld
+            only when given; tau0 only with ``H``) -- :func:`physics.parameters.parse_learnable`.
         check_finite: reject NaN/Inf input in :meth:`forward` (one reduction per call).
+
+    dtype/device (:mod:`physics.precision`): the model follows the state's dtype. Its buffers
+    are built in ``grid.dtype`` (or moved by ``.to(dtype)``); a state of the other dtype (float32
+    or float64) runs on a copy of the buffers cast to that dtype, cached per dtype (rebuilt when a
+    buffer changes), with the same parameters (cast inside the graph: gradients reach them), so a
+    float32 state gives float32 work and a float32 ``dq/dt``. float16/bfloat16 are refused (no CPU
+    FFT, too coarse for PV anomalies); a state on another device than the model raises
+    ``ValueError`` naming the state and both devices.
     """
 
     def __init__(
@@ -89,12 +100,11 @@ class QG(nn.Module):
         tau0: float = 0.0,
         rho0: float = 1025.0,
         spectral: bool = False,
-        learnable: Union[bool, Iterable[str]] = (),
+        learnable: Learnable = (),
         check_finite: bool = True,
     ) -> None:
         super().__init__()
-        if not isinstance(grid, Grid):
-            raise TypeError(f"grid must be a physics.grid.Grid, got {type(grid).__name__}")
+        require_grid(grid, what="QG (no sphere metric yet)", metric="cartesian")
         self.grid = grid
         self.spectral = bool(spectral)
         if self.spectral and not grid.periodic:
@@ -108,9 +118,9 @@ class QG(nn.Module):
         self.CHANNELS = tuple(f"q{i + 1}" for i in range(N))
         self.rho0 = check_positive("rho0", rho0)
         f0 = grid.f0 if f0 is None else f0
-        S, learn_Ld = self._stretching(N, g_prime, f0, Ld, learnable)
+        S = self._stretching(N, g_prime, f0, Ld)
         kw = dict(dtype=grid.dtype, device=grid.device)
-        U = [0.0] * N if U is None else [float(u) for u in U]
+        U = [0.0] * N if U is None else [check_real(f"U[{i}]", u) for i, u in enumerate(U)]
         if len(U) != N:
             raise ValueError(f"U must have one velocity per layer ({N}), got {len(U)}")
         if any(u != 0 for u in U) and not grid.periodic:
@@ -123,53 +133,42 @@ class QG(nn.Module):
         if self.modes is not None:  # as buffers so that .to(device/dtype) moves them
             self.register_buffer("modes_P", self.modes.P)
             self.register_buffer("modes_Pinv", self.modes.Pinv)
-        self._init_parameters(grid, beta, drag, nu, nu4, tau0, Ld, learn_Ld, learnable)
+        self._init_parameters(grid, beta, drag, nu, nu4, tau0, Ld, learnable)
         self._init_operators(grid, kw)
+        self._sync_reference()
         if tau0 != 0 and self.H is None:
             raise ValueError("wind forcing (tau0 != 0) needs the top-layer thickness H [m]")
 
     # ------------------------------------------------------------------ construction
-    def _stretching(self, N, g_prime, f0, Ld, learnable):
-        if learnable is True:  # "all": Ld only where there is one
-            learn_Ld = Ld is not None
-        else:
-            learn_Ld = not isinstance(learnable, bool) and "Ld" in set(learnable or ())
+    def _stretching(self, N, g_prime, f0, Ld):
         if Ld is not None:
             if N != 1 or g_prime is not None:
                 raise ValueError("Ld is the 1.5-layer deformation radius: give it for 1 layer and without g_prime")
             Ld = check_positive("Ld", Ld)
-            return [[-1.0 / Ld**2]], learn_Ld
-        if learn_Ld:
-            raise ValueError("Ld is learnable only when Ld is given (1.5-layer model)")
+            return [[-1.0 / Ld**2]]
         if g_prime is not None and self.H is None:
             raise ValueError("g_prime needs the layer thicknesses H [m] (deformation radius g' H / f0^2)")
         if g_prime is None:
             if N > 1:
                 raise ValueError(f"g_prime (reduced gravities, {N - 1} values [m/s^2]) is required for {N} layers")
-            return [[0.0]], False
-        return stretching_matrix(self.H or [1.0], list(g_prime), f0), False
+            return [[0.0]]
+        return stretching_matrix(self.H or [1.0], list(g_prime), f0)
 
-    def _init_parameters(self, grid, beta, drag, nu, nu4, tau0, Ld, learn_Ld, learnable):
+    def _init_parameters(self, grid, beta, drag, nu, nu4, tau0, Ld, learnable):
         beta = grid.beta if beta is None else beta
-        if not (isinstance(beta, (int, float)) and math.isfinite(beta)):
-            raise ValueError(f"beta must be a finite number [1/(m s)], got {beta!r}")
-        values = {"beta": float(beta), "drag": check_nonnegative("drag", drag), "nu": check_nonnegative("nu", nu),
-                  "nu4": check_nonnegative("nu4", nu4), "tau0": float(tau0)}
+        values = {"beta": check_real("beta", beta), "drag": check_nonnegative("drag", drag), "nu": check_nonnegative("nu", nu),
+                  "nu4": check_nonnegative("nu4", nu4), "tau0": check_real("tau0", tau0)}
+        missing = {} if Ld is not None else {"Ld": "Ld is learnable only when Ld is given (1.5-layer model)"}
+        if self.H is None:  # no wind term without the top-layer thickness
+            missing["tau0"] = "tau0 (wind forcing) needs the top-layer thickness H [m]"
         if Ld is not None:
             values["Ld"] = float(Ld)
-        if isinstance(learnable, str):
-            learnable = (learnable,)
-        names = set(values) if learnable is True else set(() if learnable is False else learnable or ())
         bounds = {"beta": (None, None), "tau0": (None, None)}
-        for k in ("drag", "nu", "nu4", "Ld"):
-            if k in values and values[k] == 0:
-                if k in names:
-                    raise ValueError(f"{k} must be > 0 to be learnable (log-parameterised), got 0")
-                bounds[k] = (None, None)
         with _default_dtype(grid.dtype):
-            make_parameters(self, values, learnable=names, bounds=bounds)
+            names = make_parameters(self, values, learnable=learnable, bounds=bounds,
+                                    switchable=("drag", "nu", "nu4"), unavailable=missing)
         self.params.to(grid.device)
-        self._learn_Ld = learn_Ld
+        self._learn_Ld = "Ld" in names
         self._learnable = names
         self._active = {k for k, v in values.items() if v != 0 or k in names}
         self._has_Qy = values["beta"] != 0 or bool((self.SU != 0).any())
@@ -180,6 +179,10 @@ class QG(nn.Module):
         N = self.nlayers
         kappa2 = self.modes.kappa2 if self.modes is not None else -self.S.view(1)
         self.register_buffer("multiplier", helmholtz_multiplier(grid, kappa2.view(N, 1, 1), self.spectral))
+        if self._learn_Ld:  # the eigenvalues lambda of helmholtz_multiplier = 1 / (lambda - 1/Ld^2)
+            periodic = grid.periodic
+            lam = laplacian_eigenvalues_fft(grid, self.spectral) if periodic else laplacian_eigenvalues_dst(grid)
+            self.register_buffer("lap_eigenvalues", lam)
         self.register_buffer("mask", grid.mask("corner"))
         self.register_buffer("drag_layers", torch.zeros(N, 1, 1, **kw).index_fill_(0, torch.tensor([N - 1], device=grid.device), 1.0))
         self.register_buffer("neg_drag", -float(self.p("drag").detach()) * self.drag_layers)
@@ -211,11 +214,13 @@ class QG(nn.Module):
 
     # ------------------------------------------------------------------ inversion
     def _check(self, q: torch.Tensor, name: str = "q") -> None:
+        if not (torch.is_tensor(q) and q.dtype is self._dtype and q.device == self._device):
+            check_state_precision(name, q, self.mask, "QG")  # raises unless float32/64 on our device
         check_state(name, q, self.CHANNELS, self.grid.ny, self.grid.nx, finite=self.check_finite)
 
     def _multiplier(self) -> torch.Tensor:
-        if self._learn_Ld:
-            return helmholtz_multiplier(self.grid, 1.0 / self.p("Ld") ** 2, self.spectral).unsqueeze(0)
+        if self._learn_Ld:  # helmholtz_multiplier(grid, 1 / Ld^2) on the cached eigenvalues, in their dtype
+            return _safe_reciprocal(self.lap_eigenvalues - 1.0 / self.p("Ld") ** 2).unsqueeze(0)
         return self.multiplier
 
     def _psi(self, q: torch.Tensor) -> torch.Tensor:
@@ -238,11 +243,13 @@ class QG(nn.Module):
             self._Mc_key = key
         return self._Mc
 
+    @follows_state_dtype
     def streamfunction(self, q: torch.Tensor) -> torch.Tensor:
         """``psi`` [m^2/s] ``(B, N, ny, nx)`` at corners solving ``Lap psi + S psi = q``."""
         self._check(q)
         return self._psi(q * self.mask)
 
+    @follows_state_dtype
     def velocities(self, q: torch.Tensor) -> tuple:
         """Perturbation velocity ``(u, v)`` [m/s], ``u = -dpsi/dy``, ``v = dpsi/dx`` (excluding ``U``).
 
@@ -257,8 +264,14 @@ class QG(nn.Module):
 
     # ------------------------------------------------------------------ tendency
     def forward(self, t: Union[float, torch.Tensor], q: torch.Tensor) -> torch.Tensor:
-        """``dq/dt`` [1/s^2] ``(B, N, ny, nx)`` of the equation in the module docstring (``t`` unused)."""
+        """``dq/dt`` [1/s^2] ``(B, N, ny, nx)`` of the equation in the module docstring (``t`` unused),
+        in ``q``'s dtype (class docstring)."""
         self._check(q)
+        if q.dtype is not self._dtype:
+            return self._in_dtype(q.dtype)._tendency(q)
+        return self._tendency(q)
+
+    def _tendency(self, q: torch.Tensor) -> torch.Tensor:
         if not self.grid.periodic:
             q = q * self.mask
         if self.spectral:
@@ -345,6 +358,7 @@ class QG(nn.Module):
     def _layer_mean(self, f: torch.Tensor) -> torch.Tensor:
         return (f.mean(dim=(-2, -1)) * self._weights()).sum(-1)
 
+    @follows_state_dtype
     def kinetic_energy(self, q: torch.Tensor) -> torch.Tensor:
         """KE per unit mass [m^2/s^2], ``(B,)``: ``sum_i (H_i/H) <|grad psi_i|^2> / 2``.
 
@@ -354,28 +368,33 @@ class QG(nn.Module):
         psi = self.streamfunction(q)
         return self._layer_mean(-0.5 * psi * self._laplacian(psi))
 
+    @follows_state_dtype
     def available_potential_energy(self, q: torch.Tensor) -> torch.Tensor:
         """APE per unit mass [m^2/s^2], ``(B,)``: ``-sum_i (H_i/H) <psi_i (S psi)_i> / 2``
         ``= sum_interfaces f0^2 / (2 g' H) <(psi_i - psi_i+1)^2>`` (``<psi^2>/(2 Ld^2)`` at 1.5 layers)."""
         psi = self.streamfunction(q)
-        S = self.S if not self._learn_Ld else -(1.0 / self.p("Ld") ** 2).view(1, 1)
+        S = self.S if not self._learn_Ld else -(1.0 / self.p("Ld") ** 2).view(1, 1).to(psi.dtype)
         Spsi = torch.einsum("ij,bjyx->biyx", S, psi)
         return self._layer_mean(-0.5 * psi * Spsi)
 
+    @follows_state_dtype
     def total_energy(self, q: torch.Tensor) -> torch.Tensor:
         """KE + APE [m^2/s^2] ``= -sum_i (H_i/H) <psi_i q_i> / 2``, ``(B,)``."""
         return self._layer_mean(-0.5 * self.streamfunction(q) * (q * self.mask))
 
+    @follows_state_dtype
     def enstrophy(self, q: torch.Tensor) -> torch.Tensor:
         """Potential enstrophy [1/s^2], ``(B,)``: ``sum_i (H_i/H) <q_i^2> / 2`` (walls: q = 0)."""
         self._check(q)
         return self._layer_mean(0.5 * (q * self.mask) ** 2)
 
+    @follows_state_dtype
     def potential_vorticity(self, q: torch.Tensor) -> torch.Tensor:
         """Thickness-weighted area-mean PV anomaly [1/s], ``(B,)``: ``sum_i (H_i/H) <q_i>``."""
         self._check(q)
         return self._layer_mean(q * self.mask)
 
+    @follows_state_dtype
     def energy_tendency(self, q: torch.Tensor) -> tuple:
         """``(dE/dt, scale)``: ``dE/dt = -sum_i (H_i/H) <psi_i dq_i/dt>`` [m^2/s^3] and the same sum
         of absolute values (the round-off scale of the sum), each ``(B,)``."""

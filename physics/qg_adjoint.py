@@ -30,6 +30,7 @@ class QGDiscreteAdjoint:
 
     def __init__(self, model) -> None:
         self.model = model
+        self._by_dtype = {model._dtype: self}  # a state of another dtype: the model's copy in it
         with torch.no_grad():
             c_dpsi, c_lap = model._linear_coefficients()
         self.coefs = (c_dpsi, model.neg_U if model._has_U else None, c_lap)
@@ -48,6 +49,8 @@ class QGDiscreteAdjoint:
         """``(dq/dt, (psi, q))`` -- the same operations as ``model(t, q)``."""
         m = self.model
         m._check(q)
+        if q.dtype is not m._dtype:
+            return self._in_dtype(q.dtype).rhs(t, q)
         psi = m._psi(q)
         return m._rhs_fd(q, psi), (psi, q)
 
@@ -55,10 +58,17 @@ class QGDiscreteAdjoint:
     def vjp(self, saved: tuple, lam: torch.Tensor) -> torch.Tensor:
         """``F'(q)^T lam`` (module docstring), ``(B, N, ny, nx)``."""
         psi, q = saved
+        if psi.dtype is not self.model._dtype:
+            return self._in_dtype(psi.dtype).vjp(saved, lam)
         g_psi, g_q = fd_rhs_vjp(psi, q, lam, self.model.grid, *self.coefs)
         if self.M_T is None:  # one layer: A is symmetric (real, even multiplier)
             return g_q.add_(apply_inverse(g_psi, self.model.grid, self.model._multiplier()))
         return g_q.add_(periodic_layer_inverse(g_psi, self.M_T))
+
+    def _in_dtype(self, dtype: torch.dtype) -> "QGDiscreteAdjoint":
+        if dtype not in self._by_dtype:
+            self._by_dtype[dtype] = QGDiscreteAdjoint(self.model._in_dtype(dtype))
+        return self._by_dtype[dtype]
 
 
 __all__ = ["QGDiscreteAdjoint"]

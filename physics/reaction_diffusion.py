@@ -14,7 +14,7 @@ Equations (dimensionless activator ``u`` and inhibitor ``v`` on a doubly periodi
 """
 from __future__ import annotations
 
-from typing import Iterable, Mapping, Optional, Union
+from typing import Mapping, Optional
 
 import torch
 from torch import nn
@@ -22,7 +22,7 @@ from torch import nn
 from ._checks import check_positive, check_state
 from .grid import Grid, require_grid
 from .operators import laplacian
-from .parameters import make_parameters
+from .parameters import Learnable, make_parameters
 
 #: Channel order of the state ``(batch, 2, ny, nx)``.
 CHANNELS = ("u", "v")
@@ -44,10 +44,12 @@ class ReactionDiffusion(nn.Module):
         a, b: diffusion coefficients of ``u`` and ``v`` [length^2 / time] (> 0).
         k: reaction threshold constant (> 0); only used when ``reaction=True``.
         reaction: include the reaction terms ``u - u^3 - v - k`` and ``u - v``.
-        learnable: ``True``/``False`` or names among ``("a", "b", "k")``.
+        learnable: ``True`` (all: ``a, b``, and ``k`` when ``reaction``), ``False``, one name or
+            names among ``("a", "b", "k")`` (:func:`physics.parameters.parse_learnable`).
         bounds: ``{name: (lower, upper)}`` for the parameters (default positive).
 
-    State: ``(batch, 2, ny, nx)`` with channels :data:`CHANNELS`.
+    State: ``(batch, 2, ny, nx)`` with channels :data:`CHANNELS`. dtype/device: the tendency
+    follows the state (the parameters are 0-d float64 tensors, which do not promote it).
     """
 
     CHANNELS = CHANNELS
@@ -59,7 +61,7 @@ class ReactionDiffusion(nn.Module):
         b: float = TRUE_PARAMS["b"],
         k: float = TRUE_PARAMS["k"],
         reaction: bool = True,
-        learnable: Union[bool, Iterable[str]] = (),
+        learnable: Learnable = (),
         bounds: Optional[Mapping[str, tuple]] = None,
     ) -> None:
         super().__init__()
@@ -68,7 +70,8 @@ class ReactionDiffusion(nn.Module):
         if reaction:
             values["k"] = check_positive("k", k)
         self.reaction = bool(reaction)
-        make_parameters(self, values, learnable=learnable, bounds=bounds)
+        off = {} if reaction else {"k": "reaction=False (no reaction term, so no k parameter)"}
+        make_parameters(self, values, learnable=learnable, bounds=bounds, unavailable=off)
 
     def forward(self, t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """``dx/dt`` for ``x`` of shape ``(batch, 2, ny, nx)`` = (u, v); same shape out."""

@@ -33,15 +33,17 @@ u-points, v at v-points (see :mod:`physics.grid`).
 from __future__ import annotations
 
 import math
-from typing import Callable, Iterable, Optional, Tuple, Union
+from typing import Callable, Optional, Tuple, Union
 
 import torch
 from torch import nn
 
 from . import operators as op
-from ._checks import check_choice, check_field, check_nonnegative, check_positive, check_state
-from .grid import Grid
-from .parameters import make_parameters
+from ._checks import check_choice, check_field, check_nonnegative, check_positive, check_real, check_state
+from .grid import Grid, require_grid
+from .parameters import Learnable, make_parameters
+from .precision import check_state_precision
+from .stepping import METHODS, TORCHDIFFEQ_FIXED_STEP, courant_limit, diffusive_limit
 from .sw_schemes import SCHEMES, corner_coriolis, corner_depth, coriolis_terms, pad, window
 
 WindStress = Union[None, Tuple[torch.Tensor, torch.Tensor], Callable[[torch.Tensor], Tuple]]
@@ -61,8 +63,14 @@ class ShallowWater(nn.Module):
         wind_stress: ``None``; ``(tau_x, tau_y)`` tensors [N/m^2] at u- and v-points,
             trailing shape ``(ny, nx)``; or a callable ``t -> (tau_x, tau_y)``.
         rho0: reference density [kg/m^3] (> 0).
-        learnable: names among ``("g", "H", "drag", "viscosity")`` to train (kept positive
-            by :class:`~physics.parameters.PhysicalParameter`); ``True`` for all.
+        learnable: one name or names among ``("g", "H", "drag", "viscosity")`` to train (kept
+            positive by :class:`~physics.parameters.PhysicalParameter`); ``True``: all that can be
+            learned (a drag or viscosity of 0 switches its term off and stays a fixed 0).
+
+    dtype/device (:mod:`physics.precision`): the model follows the state's dtype (float32 or
+    float64; the buffers are cast on use, a float32 state gives a float32 tendency); a state on
+    another device than the model raises ``ValueError``. Time steps: :meth:`dt_max` and
+    :meth:`check_dt` give the CFL limit of each time-stepping method.
     """
 
     CHANNELS = ("eta", "u", "v")
@@ -79,11 +87,10 @@ class ShallowWater(nn.Module):
         viscosity: float = 0.0,
         wind_stress: WindStress = None,
         rho0: float = 1025.0,
-        learnable: Union[bool, Iterable[str]] = (),
+        learnable: Learnable = (),
     ) -> None:
         super().__init__()
-        if not isinstance(grid, Grid):
-            raise TypeError(f"grid must be a physics.grid.Grid, got {type(grid).__name__}")
+        require_grid(grid, what="ShallowWater (no sphere metric yet)", metric="cartesian")
         if not isinstance(nonlinear, bool):
             raise TypeError(f"nonlinear must be a bool, got {type(nonlinear).__name__}")
         self.grid = grid
@@ -96,16 +103,8 @@ class ShallowWater(nn.Module):
             "drag": check_nonnegative("drag", drag),
             "viscosity": check_nonnegative("viscosity", viscosity),
         }
-        names = set(self.PARAMETERS) if learnable is True else set(
-            () if learnable in (False, None) else ((learnable,) if isinstance(learnable, str) else learnable))
-        bounds = {}
-        for k in ("drag", "viscosity"):
-            if values[k] == 0.0:
-                if k in names:
-                    raise ValueError(f"{k} must be > 0 to be learnable (it is log-parameterised), got 0")
-                bounds[k] = (None, None)  # a fixed zero
-        make_parameters(self, values, learnable=learnable, bounds=bounds)
-        # drag / viscosity terms are skipped when fixed at zero
+        # drag / viscosity = 0 switch their term off: a fixed zero, skipped in forward
+        names = make_parameters(self, values, learnable=learnable, switchable=("drag", "viscosity"))
         self._active = {k: k in names or values[k] != 0.0 for k in ("drag", "viscosity")}
         self.register_buffer("mask_u", grid.mask("u"), persistent=False)
         self.register_buffer("mask_v", grid.mask("v"), persistent=False)
@@ -129,13 +128,14 @@ class ShallowWater(nn.Module):
         return self.params[name].value.to(dtype=like.dtype, device=like.device)
 
     def _check(self, state: torch.Tensor) -> None:
+        check_state_precision("state", state, self.mask_u, "ShallowWater")
         check_state("state", state, self.CHANNELS, self.grid.ny, self.grid.nx)
 
     def _fields(self, state: torch.Tensor):
         """``eta, u, v`` (walls masked) and the depths used in fluxes: ``h`` (centres) or ``H``."""
         eta, u, v = state.unbind(1)
-        u = u * self.mask_u
-        v = v * self.mask_v
+        u = u * self.mask_u.to(state.dtype)
+        v = v * self.mask_v.to(state.dtype)
         H = self.p("H", state)
         h = H + eta if self.nonlinear else H.expand_as(eta)
         return eta, u, v, h
@@ -171,7 +171,8 @@ class ShallowWater(nn.Module):
         grid = self.grid
         eta, u, v, h = self._fields(state)
         if self.nonlinear and bool((h <= 0).any()):
-            raise ValueError("state: total depth H + eta must be > 0 everywhere (eta below -H)")
+            raise ValueError("state: total depth H + eta must be > 0 everywhere (eta below -H); during a "
+                             "time integration this usually means a step beyond the CFL limit (see check_dt)")
         U, V, hu, hv = self._fluxes(u, v, h)
         deta = -op.divergence(U, V, grid)
         zeta = op.vorticity(u, v, grid)
@@ -193,7 +194,7 @@ class ShallowWater(nn.Module):
         if wind is not None:
             du = du + wind[0] / (self.rho0 * hu)
             dv = dv + wind[1] / (self.rho0 * hv)
-        return torch.stack((deta, du * self.mask_u, dv * self.mask_v), dim=1)
+        return torch.stack((deta, du * self.mask_u.to(du.dtype), dv * self.mask_v.to(dv.dtype)), dim=1)
 
     # ------------------------------------------------------------------ diagnostics
     def mass(self, state: torch.Tensor) -> torch.Tensor:
@@ -240,14 +241,22 @@ class ShallowWater(nn.Module):
         return 0.5 * (hq * q * q).sum((-2, -1)) * self.grid.cell_area
 
     # ------------------------------------------------------------------ time step
-    def dt_max(self, state: Optional[torch.Tensor] = None) -> float:
-        """Largest stable explicit step [s] (forward-Euler-type bounds, safety factor 1).
+    def dt_max(self, state: Optional[torch.Tensor] = None, method: Optional[str] = None) -> float:
+        """Largest stable explicit step [s] of ``method`` (safety factor 1).
 
-        Gravity waves (+ advection when nonlinear and ``state`` given):
-        ``dt <= 1 / ((sqrt(g h_max) + |u|_max) sqrt(1/dx^2 + 1/dy^2))``, i.e.
-        ``dx / (sqrt(2 g H))`` for ``dx = dy`` at rest; viscosity:
-        ``dt <= 1 / (2 nu (1/dx^2 + 1/dy^2))``.
+        Gravity waves (+ advection when nonlinear and ``state`` given), Courant number
+        ``C = (sqrt(g h_max) + |u|_max) dt sqrt(1/dx^2 + 1/dy^2) <= C_max`` with ``C_max =``
+        :func:`physics.stepping.courant_limit` ``(method)`` (1 without a method: the classical
+        CFL condition, ``dt = dx / sqrt(2 g H)`` for ``dx = dy`` at rest; rk4 ``sqrt(2)``, heun3
+        ``sqrt(3)/2``, ab3 0.36); viscosity: ``nu dt 4 (1/dx^2 + 1/dy^2) <=`` the method's real-axis
+        limit (:func:`physics.stepping.diffusive_limit`, 2 without a method).
         """
+        return self._limits(state, method)[0]
+
+    def _limits(self, state: Optional[torch.Tensor], method: Optional[str]) -> tuple:
+        """``(dt_max, dt_wave, dt_visc, C_max, wave speed sqrt(g h_max), |u|_max)``."""
+        if method is not None:
+            check_choice("method", method, tuple(dict.fromkeys(TORCHDIFFEQ_FIXED_STEP + METHODS)))
         g = float(self.params["g"].value.detach())
         H = float(self.params["H"].value.detach())
         speed_extra = 0.0
@@ -257,20 +266,37 @@ class ShallowWater(nn.Module):
                 H = H + max(float(state[:, 0].max()), 0.0)
                 speed_extra = float(state[:, 1:].abs().max())
         inv = math.sqrt(1.0 / self.grid.dx**2 + 1.0 / self.grid.dy**2)
-        dt = 1.0 / ((math.sqrt(g * H) + speed_extra) * inv)
+        c_max = courant_limit(method)
+        dt_wave = c_max / ((math.sqrt(g * H) + speed_extra) * inv)
         nu = float(self.params["viscosity"].value.detach())
-        if nu > 0:
-            dt = min(dt, 1.0 / (2.0 * nu * inv**2))
-        return dt
+        dt_visc = diffusive_limit(method) / (4.0 * nu * inv**2) if nu > 0 else math.inf
+        return min(dt_wave, dt_visc), dt_wave, dt_visc, c_max, math.sqrt(g * H), speed_extra
 
-    def check_dt(self, dt: float, state: Optional[torch.Tensor] = None) -> float:
-        """Return ``dt`` after checking ``0 < dt <= dt_max(state)``; ``ValueError`` otherwise."""
+    def check_dt(self, dt: float, state: Optional[torch.Tensor] = None, method: Optional[str] = None) -> float:
+        """Return ``dt`` after checking ``0 < dt <= dt_max(state, method)``.
+
+        Raises ``ValueError`` naming ``dt``, saying CFL, the limit, the Courant number and the
+        wave speed (or the viscous limit) -- called by :func:`geostrophic_adjustment`,
+        :func:`physics.stepping.integrate_fixed` and :func:`hybridocean.integrate.odeint` before
+        integrating, so that a too-long step does not surface later as a negative depth.
+        """
         dt = check_positive("dt", dt)
-        limit = self.dt_max(state)
-        if dt > limit:
+        limit, dt_wave, dt_visc, c_max, c, u_max = self._limits(state, method)
+        how = f"method {method!r}" if method is not None else "the classical CFL condition"
+        if dt > dt_wave:
+            inv = math.sqrt(1.0 / self.grid.dx**2 + 1.0 / self.grid.dy**2)
+            adv = f" + advection |u|_max = {u_max:.3g} m/s" if u_max > 0 else ""
             raise ValueError(
-                f"dt = {dt:.6g} s violates the CFL limit dt_max = {limit:.6g} s "
-                f"(gravity-wave speed sqrt(g H) on dx = {self.grid.dx:.6g}, dy = {self.grid.dy:.6g} m)"
+                f"dt = {dt:.6g} s violates the CFL limit of {how}: Courant number "
+                f"(sqrt(g H) + |u|) dt sqrt(1/dx^2 + 1/dy^2) = {(c + u_max) * dt * inv:.3g} > {c_max:.3g} "
+                f"(gravity-wave speed sqrt(g H) = {c:.4g} m/s{adv}, dx = {self.grid.dx:.6g} m, "
+                f"dy = {self.grid.dy:.6g} m); use dt <= {dt_wave:.6g} s"
+            )
+        if dt > dt_visc:
+            how = f"method {method!r}" if method is not None else "forward Euler (no method given)"
+            raise ValueError(
+                f"dt = {dt:.6g} s violates the viscous stability limit of {how}: dt_max = {dt_visc:.6g} s "
+                f"(viscosity {float(self.params['viscosity'].value.detach()):.4g} m^2/s)"
             )
         return dt
 
@@ -288,10 +314,10 @@ def gaussian_bump(
     defaults to ``min(Lx, Ly) / 10``.
     """
     radius = check_positive("radius", min(grid.Lx, grid.Ly) / 10 if radius is None else radius)
-    x0 = grid.Lx / 2 if x0 is None else float(x0)
-    y0 = grid.Ly / 2 if y0 is None else float(y0)
+    x0 = grid.Lx / 2 if x0 is None else check_real("x0", x0)
+    y0 = grid.Ly / 2 if y0 is None else check_real("y0", y0)
     X, Y = grid.mesh("center")
-    eta = float(amplitude) * torch.exp(-((X - x0) ** 2 + (Y - y0) ** 2) / (2 * radius**2))
+    eta = check_real("amplitude", amplitude) * torch.exp(-((X - x0) ** 2 + (Y - y0) ** 2) / (2 * radius**2))
     zero = torch.zeros_like(eta)
     return torch.stack((eta, zero, zero))[None]
 
@@ -305,7 +331,10 @@ def geostrophic_adjustment(
     Integrates :class:`ShallowWater` (``model_kwargs``: ``g``, ``H``, ``nonlinear``, ...)
     from :func:`gaussian_bump` with ``torchdiffeq.odeint``. Gravity waves radiate and the
     bump relaxes to a geostrophically balanced eddy of radius ~ the deformation radius
-    ``Ld = sqrt(g H) / f0``. ``dt`` [s] (fixed-step methods) defaults to ``dt_max / 2``.
+    ``Ld = sqrt(g H) / f0``. ``dt`` [s] (the fixed-step methods
+    :data:`physics.stepping.TORCHDIFFEQ_FIXED_STEP` only) defaults to half of the smaller of the
+    classical CFL step and the method's ``dt_max``; a ``dt`` beyond the method's limit raises the
+    CFL ``ValueError`` of :meth:`ShallowWater.check_dt`.
 
     Returns ``(model, states)`` with ``states`` of shape ``(len(t), 1, 3, ny, nx)``.
 
@@ -321,8 +350,13 @@ def geostrophic_adjustment(
     model = ShallowWater(grid, **model_kwargs).to(grid.device)
     state0 = gaussian_bump(grid, amplitude, radius).to(grid.device)
     options = None
-    if method in ("rk4", "euler", "midpoint", "explicit_adams", "implicit_adams"):
-        options = {"step_size": model.check_dt(model.dt_max(state0) / 2 if dt is None else dt, state0)}
+    if method in TORCHDIFFEQ_FIXED_STEP:
+        # default: half the classical CFL step, or of the method's own limit where that is smaller
+        step = min(model.dt_max(state0), model.dt_max(state0, method)) / 2 if dt is None else dt
+        options = {"step_size": model.check_dt(step, state0, method)}
+    elif dt is not None:
+        raise ValueError(f"dt is the step of the fixed-step methods {TORCHDIFFEQ_FIXED_STEP}; method {method!r} "
+                         "adapts its own step")
     with torch.no_grad():
         states = odeint(model, state0, t, method=method, options=options)
     return model, states

@@ -12,6 +12,12 @@ AB3, :mod:`physics.stepping_adjoint`) and checks every step for NaN/Inf. Methods
   evaluation per step, 3rd order). ``start="rk4"`` (default) takes the first two steps with
   RK4, keeping 3rd-order global accuracy; ``start="ab"`` bootstraps with Euler then AB2 like
   pyqg (global error then 2nd order in the start-up, O(dt^2) from the first step).
+
+The fixed-step methods of ``torchdiffeq`` (those that take ``options={"step_size": dt}``) are
+listed ONCE, in :data:`TORCHDIFFEQ_FIXED_STEP`, and every method's linear stability limits in
+:data:`STABILITY_LIMITS` (used by :func:`courant_limit` and the models' ``check_dt``). A right-hand
+side with a ``check_dt(dt, state, method=...)`` method (e.g. :class:`physics.shallow_water.ShallowWater`)
+has its step checked by :func:`integrate_fixed` before the first step.
 """
 from __future__ import annotations
 
@@ -20,10 +26,60 @@ from typing import Callable, Optional, Union
 
 import torch
 
-from ._checks import check_choice, check_positive
+from ._checks import check_choice, check_int, check_positive, check_real
 from .stepping_adjoint import ab3_adjoint_steps, ab3_coefficients
 
 METHODS = ("euler", "rk4", "ab2", "ab3")
+"""Methods of :func:`integrate_fixed`."""
+
+TORCHDIFFEQ_FIXED_STEP = ("euler", "midpoint", "heun2", "heun3", "rk4", "explicit_adams", "implicit_adams")
+"""torchdiffeq methods that take a ``step_size`` option (fixed grid) instead of adapting the step
+(``torchdiffeq._impl.odeint.SOLVERS``, torchdiffeq 0.2.x). Without ``step_size`` they step on the
+output times themselves."""
+
+STABILITY_LIMITS = {
+    "euler": (0.0, 2.0),
+    "midpoint": (0.0, 2.0),
+    "heun2": (0.0, 2.0),
+    "heun3": (math.sqrt(3.0), 2.5127453),
+    "rk4": (2.0 * math.sqrt(2.0), 2.7852936),
+    "ab2": (0.0, 1.0),
+    "ab3": (0.7236, 6.0 / 11.0),
+}
+"""``method: (imaginary, real)``: the largest ``|lambda dt|`` on the imaginary axis and on the
+negative real axis for which ``dx/dt = lambda x`` stays bounded (absolute stability). Sources:
+the stability polynomials ``R(z) = sum_{k<=s} z^k / k!`` of the explicit s-stage, order-s
+Runge-Kutta methods (s = 1..4: euler; midpoint/heun2; heun3; rk4) and the characteristic
+polynomials of Adams-Bashforth 2/3 (Durran 2010, *Numerical Methods for Fluid Dynamics*, 2nd ed.,
+sections 2.3-2.4; Hairer & Wanner 1996, *Solving ODEs II*, section IV.2): RK3 ``sqrt(3)`` and
+2.5127, RK4 ``2 sqrt(2)`` and 2.7853, AB3 0.7236 and 6/11, AB2 1 on the real axis. An imaginary
+limit of 0 means the method amplifies undamped oscillations at every ``dt`` (weakly, by
+``1 + O((omega dt)^2)`` (Euler) or ``O((omega dt)^4)`` (RK2, AB2) per step); torchdiffeq's
+variable-order Adams methods are not tabulated. ``tests/physics/test_stepping_methods.py`` checks
+every entry against the integrators themselves."""
+
+
+def courant_limit(method: Optional[str] = None) -> float:
+    """Largest Courant number ``C = c dt sqrt(1/dx^2 + 1/dy^2)`` of C-grid gravity waves for ``method``.
+
+    The C-grid gravity waves have frequencies up to ``omega_max = 2 c sqrt(1/dx^2 + 1/dy^2)``
+    (dispersion relation ``omega^2 = f^2 + 4 c^2 (sin^2(k dx/2)/dx^2 + sin^2(l dy/2)/dy^2)``,
+    Mesinger & Arakawa 1976, GARP Publ. 17; ``f`` neglected), so the stable Courant number is
+    half the imaginary-axis limit of :data:`STABILITY_LIMITS`. Where that limit is 0 or not
+    tabulated (``None``: no method given; euler, midpoint, heun2, ab2, torchdiffeq's Adams
+    methods) it is the Courant-Friedrichs-Lewy (1928) domain-of-dependence condition ``C <= 1``,
+    necessary for any explicit five-point scheme but not sufficient for those methods.
+    """
+    imag = STABILITY_LIMITS.get(method, (0.0, 2.0))[0] if method is not None else 0.0
+    return imag / 2.0 if imag > 0 else 1.0
+
+
+def diffusive_limit(method: Optional[str] = None) -> float:
+    """Largest ``|lambda| dt`` on the negative real axis for ``method`` (:data:`STABILITY_LIMITS`;
+    forward Euler's 2 where not tabulated or ``None``)."""
+    return STABILITY_LIMITS.get(method, (0.0, 2.0))[1] if method is not None else 2.0
+
+
 STARTS = ("rk4", "ab")
 ADJOINTS = ("auto", "autograd")
 
@@ -73,18 +129,24 @@ def integrate_fixed(
     Raises:
         NonFiniteStateError: a step produced NaN/Inf; the message names the first bad step
         and its time.
+        ValueError: from ``func.check_dt(dt, state, method=method)`` when ``func`` has one (e.g.
+        :meth:`physics.shallow_water.ShallowWater.check_dt`: ``dt`` beyond the CFL limit of
+        ``method``), before the first step.
     """
     check_choice("method", method, METHODS)
     check_choice("start", start, STARTS)
     check_choice("adjoint", adjoint, ADJOINTS)
     dt = check_positive("dt", dt)
-    for name, v, lo in (("n_steps", n_steps, 0), ("save_every", save_every, 1)):
-        if not isinstance(v, int) or isinstance(v, bool) or v < lo:
-            raise ValueError(f"{name} must be an int >= {lo}, got {v!r}")
+    n_steps = check_int("n_steps", n_steps, minimum=0)
+    save_every = check_int("save_every", save_every, minimum=1)
+    t0 = check_real("t0", t0)
     if not torch.is_tensor(state):
         raise TypeError(f"state must be a torch.Tensor, got {type(state).__name__}")
     if not bool(torch.isfinite(state).all()):
         raise NonFiniteStateError(f"initial state at t = {t0:g} s contains NaN or Inf")
+    check_dt = getattr(func, "check_dt", None)
+    if callable(check_dt):  # e.g. ShallowWater: a step beyond the CFL limit fails here, not deep in the run
+        check_dt(dt, state, method=method)
     times = t0 + dt * torch.arange(n_steps + 1, dtype=torch.float64)
     tt = times.to(dtype=state.dtype if state.is_floating_point() else torch.float64, device=state.device)
     saved, saved_t = [state], [float(times[0])]
@@ -146,9 +208,7 @@ def check_cfl(u_max: Union[float, torch.Tensor], dt: float, dx: float, cfl_max: 
     """
     if isinstance(u_max, torch.Tensor):
         u_max = float(u_max.detach().abs().max())
-    u_max = abs(float(u_max))
-    if not math.isfinite(u_max):
-        raise ValueError(f"u_max must be finite, got {u_max!r}")
+    u_max = abs(check_real("u_max", u_max))
     dt = check_positive("dt", dt)
     dx = check_positive("dx", dx)
     cfl_max = check_positive("cfl_max", cfl_max)
@@ -161,4 +221,7 @@ def check_cfl(u_max: Union[float, torch.Tensor], dt: float, dx: float, cfl_max: 
     return c
 
 
-__all__ = ["METHODS", "ADJOINTS", "NonFiniteStateError", "integrate_fixed", "check_cfl"]
+__all__ = [
+    "METHODS", "ADJOINTS", "TORCHDIFFEQ_FIXED_STEP", "STABILITY_LIMITS", "courant_limit", "diffusive_limit",
+    "NonFiniteStateError", "integrate_fixed", "check_cfl",
+]

@@ -23,7 +23,7 @@ classical RK4 is stable for ``omega * dt <= 2 sqrt(2)`` (see :meth:`DampedWave.m
 from __future__ import annotations
 
 import math
-from typing import Iterable, Mapping, Optional, Union
+from typing import Mapping, Optional
 
 import torch
 from torch import nn
@@ -31,7 +31,8 @@ from torch import nn
 from ._checks import check_positive, check_state
 from .grid import Grid, require_grid
 from .operators import diff_forward, laplacian
-from .parameters import make_parameters
+from .parameters import Learnable, make_parameters
+from .stepping import STABILITY_LIMITS
 
 #: Channel order of the state ``(batch, 2, ny, nx)``.
 CHANNELS = ("w", "w_t")
@@ -39,8 +40,8 @@ CHANNELS = ("w", "w_t")
 #: Paper parameter values.
 TRUE_PARAMS = {"c": 330.0, "k": 50.0}
 
-#: Imaginary-axis stability limit of classical RK4: ``|omega dt| <= 2 sqrt(2)``.
-RK4_IMAG_LIMIT = 2.0 * math.sqrt(2.0)
+#: Imaginary-axis stability limit of classical RK4: ``|omega dt| <= 2 sqrt(2)`` (physics.stepping.STABILITY_LIMITS).
+RK4_IMAG_LIMIT = STABILITY_LIMITS["rk4"][0]
 
 
 def default_grid(dtype: torch.dtype = torch.float64) -> Grid:
@@ -56,10 +57,12 @@ class DampedWave(nn.Module):
         c: wave speed [dx / s] (> 0).
         k: damping rate [1/s] (> 0); only used when ``damping=True``.
         damping: include the ``-k w_t`` term.
-        learnable: ``True``/``False`` or names among ``("c", "k")``.
+        learnable: ``True`` (all: ``c``, and ``k`` when ``damping``), ``False``, one name or names
+            among ``("c", "k")`` (:func:`physics.parameters.parse_learnable`).
         bounds: ``{name: (lower, upper)}`` (default positive).
 
-    State: ``(batch, 2, ny, nx)`` with channels :data:`CHANNELS`.
+    State: ``(batch, 2, ny, nx)`` with channels :data:`CHANNELS`. dtype/device: the tendency
+    follows the state (the parameters are 0-d float64 tensors, which do not promote it).
     """
 
     CHANNELS = CHANNELS
@@ -70,7 +73,7 @@ class DampedWave(nn.Module):
         c: float = TRUE_PARAMS["c"],
         k: float = TRUE_PARAMS["k"],
         damping: bool = True,
-        learnable: Union[bool, Iterable[str]] = (),
+        learnable: Learnable = (),
         bounds: Optional[Mapping[str, tuple]] = None,
     ) -> None:
         super().__init__()
@@ -80,7 +83,8 @@ class DampedWave(nn.Module):
         if damping:
             values["k"] = check_positive("k", k)
         self.damping = bool(damping)
-        make_parameters(self, values, learnable=learnable, bounds=bounds)
+        off = {} if damping else {"k": "damping=False (no damping term, so no k parameter)"}
+        make_parameters(self, values, learnable=learnable, bounds=bounds, unavailable=off)
 
     def forward(self, t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """``dx/dt`` for ``x`` of shape ``(batch, 2, ny, nx)`` = (w, w_t); same shape out."""

@@ -135,3 +135,47 @@ def test_func_output_shape_checked():
     t = torch.tensor([0.0, 1.0], dtype=F64)
     with pytest.raises(ValueError, match=r"func must return dX/dt with the state's shape \(2, 3\)"):
         odeint(lambda t, x: x[:, :2], torch.ones(2, 3, dtype=F64), t)
+
+
+# ------------------------------------------------------------------ time grid in the dtype used
+def test_time_grid_checked_in_the_state_dtype():
+    """Distinct float64 times that round to the same float32 value are refused naming t (the old
+    code validated float64 t, then cast it and failed inside torchdiffeq)."""
+    t = torch.tensor([1e8, 1e8 + 0.5, 1e8 + 1], dtype=F64)  # float32 spacing at 1e8 is 8 s
+    y0 = torch.ones(1, 1, dtype=torch.float32)
+    with pytest.raises(ValueError, match=r"t must be strictly increasing once cast to torch.float32.*given"):
+        odeint(lambda t, x: -x, y0, t)
+    with pytest.raises(ValueError, match=r"t contains non-finite values \(NaN or Inf\) once cast to torch.float32"):
+        odeint(lambda t, x: -x, y0, torch.tensor([0.0, 1e39], dtype=F64))  # > float32 max 3.4e38
+    # the same grid in float64 is fine and reaches the solver
+    out = odeint(lambda t, x: -x, y0.double(), t, method="rk4", step_size=0.25)
+    assert out.shape == (1, 3, 1) and out.dtype == F64
+
+
+def test_integer_y0_is_refused_naming_y0():
+    with pytest.raises(TypeError, match="y0 must be a floating-point tensor.*int64"):
+        odeint(lambda t, x: -x, torch.ones(1, 1, dtype=torch.int64), torch.tensor([0.0, 1.0], dtype=F64))
+    with pytest.raises(TypeError, match="t must hold real times"):
+        odeint(lambda t, x: -x, torch.ones(1, 1, dtype=F64), torch.tensor([0, 1j]))
+
+
+def test_fixed_step_list_is_physics_one_and_check_dt_runs_first():
+    """One list of torchdiffeq fixed-step methods; a ShallowWater step beyond its CFL limit is
+    refused before integrating (old code: "total depth H + eta must be > 0" deep in the solver)."""
+    from hybridocean.integrate import FIXED_STEP_METHODS
+    from physics.shallow_water import ShallowWater, gaussian_bump
+    from physics.stepping import TORCHDIFFEQ_FIXED_STEP
+
+    assert FIXED_STEP_METHODS is TORCHDIFFEQ_FIXED_STEP and {"heun2", "heun3"} <= set(FIXED_STEP_METHODS)
+    grid = Grid(16, 16, Lx=1.6e6, Ly=1.6e6, f0=1e-4)
+    model = ShallowWater(grid, H=100.0)
+    y0 = gaussian_bump(grid, 1.0)
+    t = torch.tensor([0.0, 43200.0], dtype=F64)  # no step_size: heun3 would take one 12-hour step
+    with pytest.raises(ValueError, match=r"dt = 43200 s violates the CFL limit of method 'heun3'"):
+        odeint(model, y0, t, method="heun3")
+    cfl = r"CFL limit of method .rk4.: Courant number .* = 2.2\d > 1.41 .*sqrt\(g H\) = 31\.\d+ m/s"
+    with pytest.raises(ValueError, match=cfl):
+        odeint(model, y0, t, method="rk4", step_size=5000.0)
+    dt = 0.5 * model.dt_max(y0, "rk4")
+    out = odeint(model, y0, torch.tensor([0.0, 4 * dt], dtype=F64), method="rk4", step_size=dt)
+    assert bool(torch.isfinite(out).all())

@@ -158,9 +158,16 @@ def test_multiplier_update_rule(splits):
     trainer.fit(train)  # "updated": L_traj after the inner steps (one batch = the whole train set)
     l_after = trainer.evaluate(train)["mse"]
     assert trainer.lam == pytest.approx(2.0 + 0.5 * l_after, rel=1e-12)
+    # joint training: lambda stays fixed and the loss is L_traj alone. The recorded loss of each
+    # iteration is checked against an independent forecast, evaluate() (no-grad path, its own
+    # batching), of the parameters that iteration started from -- one batch = the whole train set.
     plain = AphynityTrainer(hybrid(True).to(F64), config(iterations=2, min_norm=False))
-    assert plain.fit(train).lam == [1.0, 1.0]  # joint training: lambda fixed, loss = L_traj
-    assert plain.history.loss == plain.history.l_traj
+    before = [plain.evaluate(train)["mse"]]
+    h = plain.fit(train, callback=lambda j, rec: before.append(plain.evaluate(train)["mse"]))
+    assert h.lam == [1.0, 1.0]
+    # same forecast, mean taken in another order and chunking: round-off only (1e-12 relative)
+    assert h.loss == pytest.approx(before[:2], rel=1e-12)
+    assert before[1] < before[0]
 
 
 # ----------------------------------------------------------------------------- learning
@@ -171,9 +178,12 @@ def test_complete_prior_recovers_omega0(splits):
     h = trainer.fit(train, val)
     m = trainer.evaluate(test)
     err = abs(m["params"]["omega0_sq"] - OMEGA0_SQ) / OMEGA0_SQ
-    assert err < 0.02, m["params"]  # 2 % (start: 36 % off)
-    assert abs(m["params"]["alpha"] - ALPHA) / ALPHA < 0.1, m["params"]  # (start: 100 % off)
-    assert m["mse"] < 1e-4, m  # forecast MSE on unseen trajectories (start: ~1e-1)
+    # Thresholds from measurements (this test: network seed 0; seeds 0/1/2 in brackets), each
+    # ~3x the seed-0 value and above all three seeds, so a real regression (the start is 36 %
+    # and 100 % off, MSE ~1e-1) fails while platform round-off in the optimisation does not:
+    assert err < 5e-3, m["params"]  # measured 1.7e-3 (1.7e-3, 2.9e-3, 1.6e-3)
+    assert abs(m["params"]["alpha"] - ALPHA) / ALPHA < 2e-2, m["params"]  # 7.5e-3 (7.5e-3, 1.0e-2, 7.3e-3)
+    assert m["mse"] < 5e-6, m  # test-set forecast MSE: 6.9e-7 (6.9e-7, 3.2e-6, 1.1e-6)
     # model selection: the restored parameters are those of the best validation iteration
     assert h.best_val_mse == min(h.val_mse)
     assert m["params"] == pytest.approx(h.params[h.best_iteration - 1], rel=1e-12)
@@ -194,10 +204,12 @@ def test_min_norm_beats_joint_training_with_incomplete_prior(splits):
         m = trainer.evaluate(test)
         out[min_norm] = (abs(m["params"]["omega0_sq"] - OMEGA0_SQ) / OMEGA0_SQ, m["fa_norm2"], m["mse"])
     (err_a, fa_a, mse_a), (err_j, fa_j, mse_j) = out[True], out[False]
-    assert fa_a < fa_j, out
-    assert err_a < err_j, out
-    assert err_a < 0.02, out  # APHYNITY identifies omega0^2 to 2 % even with the wrong model
-    assert mse_a < 1e-2, out  # and still forecasts (start: ~1e-1)
+    # Measured with network seed 0 (seeds 0/1/2 in brackets); thresholds ~1.5-2x seed 0 and
+    # above all three seeds:
+    assert fa_a < 0.7 * fa_j, out  # ||F_a||^2 ratio 0.50 (0.50, 0.42, 0.51)
+    assert err_a < 0.3 * err_j, out  # omega0^2 error ratio 0.09 (0.09, 0.10, 0.12)
+    assert err_a < 0.02, out  # APHYNITY identifies omega0^2 with the wrong model: 1.1e-2 (1.1, 1.4, 1.3e-2)
+    assert mse_a < 2.5e-3, out  # and still forecasts (start: ~1e-1): 1.2e-3 (1.2, 1.2, 1.4e-3)
 
 
 # ----------------------------------------------------------------------------- checkpoints
@@ -261,24 +273,46 @@ def test_neural_ode_and_param_ode_modes_learn(splits):
     before = tr.evaluate(test)["mse"]
     tr.fit(train)
     after = tr.evaluate(test)["mse"]
-    assert after < 0.3 * before, (before, after)  # a Neural ODE fits something in 30 steps
+    # a Neural ODE learns in 30 steps: MSE ratio measured 0.17 (seeds 0/1/2: 0.17, 0.14, 0.18)
+    assert after < 0.25 * before, (before, after)
     param = AphynityTrainer(hybrid(True, network=False), config(iterations=40))
     param.fit(train)
     m = param.evaluate(test)
     assert m["fa_norm2"] == 0.0
-    assert abs(m["params"]["omega0_sq"] - OMEGA0_SQ) / OMEGA0_SQ < 0.05, m  # true model class
+    # true model class, no network (deterministic): measured 2.66e-2, 7.98e-2 and MSE 1.97e-3 after
+    # 40 steps from 36 % / 100 % off; thresholds 1.5x
+    assert abs(m["params"]["omega0_sq"] - OMEGA0_SQ) / OMEGA0_SQ < 4e-2, m
+    assert abs(m["params"]["alpha"] - ALPHA) / ALPHA < 0.12, m
+    assert m["mse"] < 3e-3, m
     assert math.isfinite(m["log10_mse"]) and m["log10_mse"] == pytest.approx(math.log10(m["mse"]))
 
 
 def test_paper_objective_with_progress_bar_and_adjoint(splits, capsys):
-    """The "paper" form trains through the adjoint as well; the progress bar can be forced on."""
+    """The "paper" form trains through the adjoint as well; the progress bar can be forced on.
+
+    The adjoint run is compared with the same run by backpropagation through the solver (the
+    exact discrete gradient): the adjoint's gradient differs only by the RK4 error of its
+    backward solve, so the two runs must learn the same thing."""
     train = splits[0].subset(slice(0, 5))
-    integ = IntegratorConfig(method="rk4", step_size=0.5, adjoint=True)
-    trainer = AphynityTrainer(hybrid(True), config(iterations=3, objective="paper", integrator=integ, progress=True))
-    h = trainer.fit(train)
+    runs = {}
+    for adjoint in (True, False):
+        integ = IntegratorConfig(method="rk4", step_size=0.5, adjoint=adjoint)
+        trainer = AphynityTrainer(hybrid(True), config(iterations=3, objective="paper", integrator=integ,
+                                                       progress=adjoint))
+        runs[adjoint] = trainer.fit(train)
     assert "APHYNITY" in capsys.readouterr().err  # tqdm wrote its bar to stderr
+    h, ref = runs[True], runs[False]
     # loss = sqrt(fa_norm2) + lambda * L_traj, with lambda before this iteration's update
     lams = [1.0] + h.lam
     for j in range(3):
         assert h.loss[j] == pytest.approx(math.sqrt(h.fa_norm2[j]) + lams[j] * h.l_traj[j], rel=1e-12)
-    assert h.l_traj[-1] < h.l_traj[0]
+    # Learning: L_traj falls to 0.57 of its start in 3 iterations (network seeds 0/1/2: 0.57,
+    # 0.52, 0.51); 0.65 requires most of that drop.
+    assert h.l_traj[-1] < 0.65 * h.l_traj[0], h.l_traj
+    # Same start, so the same first loss to round-off; then the adjoint's O(h^4) gradient error
+    # moves the weights slightly: measured |dL_traj|/L_traj 1.1e-3 and physical parameters
+    # 1.4e-5 apart after 3 iterations (seeds 0/1/2: up to 1.7e-3, 1.4e-5); thresholds ~5x.
+    assert h.l_traj[0] == pytest.approx(ref.l_traj[0], rel=1e-12)
+    assert h.l_traj[-1] == pytest.approx(ref.l_traj[-1], rel=5e-3)
+    for name, value in ref.params[-1].items():
+        assert h.params[-1][name] == pytest.approx(value, rel=1e-4), name

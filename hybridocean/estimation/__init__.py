@@ -1,0 +1,18 @@
+"""State estimation from altimetry: SSH everywhere and the surface currents from observed SSH.
+
+One interface, :class:`~hybridocean.estimation.base.Estimator` (``fit`` / ``estimate(obs, grid,
+times) -> xr.Dataset``), one output layout (:func:`~hybridocean.estimation.base.estimate_dataset`:
+``ssh``/``adt``/``sla``, ``u``, ``v`` at the cell centres, CF names and units), and the classical
+baselines: geostrophic (:mod:`.geostrophic`), cyclogeostrophic (:mod:`.cyclogeostrophic`) and
+optimal interpolation (:mod:`.oi`).
+
+Layer: imports :mod:`physics`, :mod:`hybridocean.io`, :mod:`hybridocean.observations`,
+:mod:`hybridocean.metrics`; never the CLI.
+"""
+from .base import (SSH_NAMES, VELOCITY_KINDS, EstimationInputs, Estimator, estimate_dataset, geostrophic_currents,
+                   prepare_inputs, write_estimate)
+
+__all__ = [
+    "Estimator", "EstimationInputs", "prepare_inputs", "estimate_dataset", "write_estimate",
+    "geostrophic_currents", "SSH_NAMES", "VELOCITY_KINDS",
+]

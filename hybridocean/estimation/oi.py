@@ -1,0 +1,239 @@
+"""Optimal interpolation (OI) of SSH: the baseline of the SSH-mapping data challenges and of DUACS.
+
+Analysis (Gauss-Markov / best linear unbiased estimate; Bretherton, Davis and Fandry 1976,
+Deep-Sea Res. 23, 559-582; Le Traon, Nadal, Ducet 1998, J. Atmos. Oceanic Technol. 15, 522-534
+for altimetry), for every output time ``t_k`` and output cell centre ``g``::
+
+    eta_a(g) = m + C_go (C_oo + R)^-1 (y - m)
+
+with ``y`` the observed SSH [m] of the observations within ``|t - t_k| < time_window * Lt``,
+``m`` the prior mean, ``R = diag(noise_std^2 + error_std_i^2)`` (the measurement errors of the
+:class:`~hybridocean.observations.Observations` are added only with ``use_error_std=True``) and
+the space-time Gaussian covariance of the challenges' baseline::
+
+    C(a, b) = signal_std^2 exp(-(dx / Lx)^2 - (dy / Ly)^2 - (dt / Lt)^2)
+
+``dx``, ``dy`` the separations in the observations' coordinates: degrees of longitude (wrapped
+to [-180, 180)) and latitude for lon/lat observations (as the challenge, no cos(lat) factor), or
+metres for x/y observations (minimum image on periodic grids). Optional posterior error:
+``sqrt(signal_std^2 - diag(C_go (C_oo + R)^-1 C_og))`` (``error=True``, variable
+``ssh_error_std``). The currents are the geostrophic ones of ``eta_a`` (:mod:`.base`).
+
+Defaults (the baseline OI of ``ocean-data-challenges/2020a_SSH_mapping_NATL60``,
+``notebooks/baseline_oi.ipynb`` with ``src/mod_oi.py`` ``oi_core``): ``Lx = Ly = 1`` degree
+(``111.195 km`` = ``R pi / 180`` on x/y grids), ``Lt = 7`` days, ``noise = 0.05`` (its comment:
+"Noise level (5%)", added as ``noise^2`` to the diagonal of a unit-variance covariance, i.e.
+``signal_std = 1`` m and ``noise_std = 0.05`` m), observations within ``|dt| < 2 Lt`` of each
+output time, prior mean 0 (the challenge interpolates the SSH itself). ``prior_mean="obs"``
+uses the mean of the selected observations instead (better for absolute dynamic topography).
+
+Solvers
+-------
+``tile=None`` -- **dense**: one Cholesky factorisation of ``C_oo + R`` over all selected
+observations per output time (``O(n^3)`` time, ``O(n^2)`` memory), then ``C_go w`` by blocks.
+``tile=(ty, tx)`` -- **tiled** (:mod:`.oi_tiles`): the output grid is cut into tiles of
+``ty x tx`` cells; each tile solves the same analysis with the observations inside the tile
+widened by ``margin`` correlation lengths on every side (``margin * Lx``, ``margin * Ly``).
+At fixed observation density the number of observations per tile is fixed, so the cost is
+``O(n_tiles m^3)``, linear in the number of observations (``scripts/bench_estimation.py``).
+The covariance beyond the margin is ``exp(-margin^2)`` (1.2e-4 at the default ``margin = 3``),
+so tiles agree with the dense solve to that order; one tile covering the grid with a margin
+reaching every observation *is* the dense solve (same observations, same order: equal to
+round-off; tested).
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Dict, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+
+from physics._checks import check_nonnegative, check_positive
+from physics.grid import Grid
+from physics.lonlat import EARTH_RADIUS
+
+from .base import EstimationInputs, Estimator
+from .oi_tiles import Tile, plan_tiles
+
+DAY = 86400.0
+#: 1 degree of great circle [m] (``R pi / 180``, ``R`` = :data:`physics.lonlat.EARTH_RADIUS`).
+DEGREE_M = EARTH_RADIUS * math.pi / 180.0
+#: Grid points per block of ``C_go`` (bounds the memory of the dense solve to ``BLOCK x n`` floats).
+BLOCK = 4096
+
+
+def _separation(a: torch.Tensor, b: torch.Tensor, period: Optional[float]) -> torch.Tensor:
+    """``a[:, None] - b[None, :]``, wrapped to ``[-period/2, period/2)`` when ``period`` is given."""
+    d = a[:, None] - b[None, :]
+    if period is not None:
+        d = torch.remainder(d + period / 2, period) - period / 2
+    return d
+
+
+class OptimalInterpolation(Estimator):
+    """Space-time Gaussian OI of SSH, then geostrophy (module docstring).
+
+    Args:
+        Lx, Ly: correlation lengths [degrees for lon/lat observations, m for x/y ones]; default
+            1 degree (or :data:`DEGREE_M` m).
+        Lt: correlation time [s], default 7 days.
+        noise_std: [m] white observation noise (default 0.05); signal_std: [m] prior std (default 1).
+        time_window: observations with ``|t - t_k| < time_window * Lt`` enter the analysis at ``t_k``
+            (default 2, the challenge's).
+        tile: None (dense) or ``(ty, tx)`` / ``n`` cells per tile (tiled, :mod:`.oi_tiles`).
+        margin: [correlation lengths] widening of each tile's observation window (default 3).
+        prior_mean: ``0.0`` (default, the challenge's), another number [m], or ``"obs"`` (the mean
+            of the observations selected for each output time).
+        use_error_std: add the observations' ``error_std^2`` to ``R`` (default False).
+        error: also return the posterior error std ``ssh_error_std`` [m] (default False).
+        g, equator_min_lat: for the geostrophic currents.
+    """
+
+    method = "oi"
+    velocity_kind = "geostrophic"
+
+    def __init__(
+        self, Lx: Optional[float] = None, Ly: Optional[float] = None, Lt: float = 7 * DAY,
+        noise_std: float = 0.05, signal_std: float = 1.0, time_window: float = 2.0,
+        tile: Union[None, int, Sequence[int]] = None, margin: float = 3.0,
+        prior_mean: Union[float, str] = 0.0, use_error_std: bool = False, error: bool = False,
+        g: float = 9.81, equator_min_lat: float = 5.0,
+    ) -> None:
+        self.Lx = None if Lx is None else check_positive("Lx", Lx)
+        self.Ly = None if Ly is None else check_positive("Ly", Ly)
+        self.Lt = check_positive("Lt", Lt)
+        self.noise_std = check_nonnegative("noise_std", noise_std)
+        self.signal_std = check_positive("signal_std", signal_std)
+        self.time_window = check_positive("time_window", time_window)
+        self.margin = check_nonnegative("margin", margin)
+        if tile is not None:
+            t = (tile, tile) if isinstance(tile, (int, np.integer)) and not isinstance(tile, bool) else tuple(tile)
+            if len(t) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1 for v in t):
+                raise ValueError(f"tile must be None or a positive int / (ty, tx) of cells, got {tile!r}")
+            tile = (int(t[0]), int(t[1]))
+        self.tile = tile
+        if isinstance(prior_mean, str):
+            if prior_mean != "obs":
+                raise ValueError(f"prior_mean must be a number [m] or 'obs', got {prior_mean!r}")
+        else:
+            prior_mean = float(prior_mean)
+            if not math.isfinite(prior_mean):
+                raise ValueError(f"prior_mean must be finite, got {prior_mean!r}")
+        self.prior_mean = prior_mean
+        for name, flag in (("use_error_std", use_error_std), ("error", error)):
+            if not isinstance(flag, bool):
+                raise TypeError(f"{name} must be a bool, got {type(flag).__name__}")
+        self.use_error_std, self.error = use_error_std, error
+        self.g = check_positive("g", g)
+        self.equator_min_lat = check_nonnegative("equator_min_lat", equator_min_lat)
+        self.last_stats: Dict[str, Any] = {}
+
+    # ------------------------------------------------------------------ interface
+    def parameters(self) -> Dict[str, Any]:
+        return {
+            "Lx": "1 degree or 111.195 km" if self.Lx is None else self.Lx,
+            "Ly": "1 degree or 111.195 km" if self.Ly is None else self.Ly,
+            "Lt_s": self.Lt, "noise_std_m": self.noise_std, "signal_std_m": self.signal_std,
+            "time_window_Lt": self.time_window, "solver": "dense" if self.tile is None else "tiled",
+            "tile_cells": "none" if self.tile is None else list(self.tile), "margin_L": self.margin,
+            "prior_mean": self.prior_mean, "use_error_std": self.use_error_std,
+            "covariance": "s^2 exp(-(dx/Lx)^2 - (dy/Ly)^2 - (dt/Lt)^2)", "g": self.g,
+            "equator_min_lat": self.equator_min_lat,
+        }
+
+    def time_margin(self) -> float:
+        """An output time may lie up to ``Lt`` outside the observations' time span."""
+        return self.Lt
+
+    def scales(self, lonlat: bool) -> Tuple[float, float]:
+        """``(Lx, Ly)`` in the observations' units (degrees if ``lonlat`` else metres)."""
+        d = 1.0 if lonlat else DEGREE_M
+        return (self.Lx or d), (self.Ly or d)
+
+    # ------------------------------------------------------------------ geometry
+    def _geometry(self, inputs: EstimationInputs):
+        """Grid point and observation coordinates ``(gx (nx,), gy (ny,), ox, oy, periods)``."""
+        grid, obs = inputs.grid, inputs.obs
+        ox, oy = obs.positions()
+        if obs.coords_kind == "lonlat":
+            gx, gy = (a.cpu().numpy().astype(np.float64) for a in grid.lonlat("center"))
+            periods = (360.0, None)
+        else:
+            gx, gy = (a.cpu().numpy().astype(np.float64) for a in grid.coords("center"))
+            periods = (grid.Lx, grid.Ly) if grid.periodic else (None, None)
+        return gx, gy, np.asarray(ox, np.float64), np.asarray(oy, np.float64), periods
+
+    # ------------------------------------------------------------------ analysis
+    def _solve(self, gx: np.ndarray, gy: np.ndarray, ox: np.ndarray, oy: np.ndarray, ot: np.ndarray,
+               y: np.ndarray, r: np.ndarray, t0: float, L: Tuple[float, float], periods) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+        """Analysis at the grid points ``(gy[j], gx[i])`` (a tensor product, ``(len(gy), len(gx))``)
+        at time ``t0`` from observations ``(ox, oy, ot, y)`` with noise variances ``r``."""
+        Lx, Ly = L
+        s2 = self.signal_std ** 2
+        kw = dict(dtype=torch.float64)
+        ox_, oy_, ot_ = (torch.as_tensor(a, **kw) for a in (ox, oy, ot))
+        C = s2 * torch.exp(-(_separation(ox_, ox_, periods[0]) / Lx) ** 2
+                           - (_separation(oy_, oy_, periods[1]) / Ly) ** 2
+                           - (_separation(ot_, ot_, None) / self.Lt) ** 2)
+        C.diagonal().add_(torch.as_tensor(r, **kw))
+        chol, info = torch.linalg.cholesky_ex(C)
+        if int(info) != 0:
+            raise ValueError(
+                f"noise_std: the observation covariance is not positive definite (Cholesky failed at row {int(info)}; "
+                f"{len(y)} observations); give noise_std > 0 or thin duplicate observations")
+        w = torch.cholesky_solve(torch.as_tensor(y, **kw)[:, None], chol)[:, 0]
+        GX, GY = np.meshgrid(gx, gy)
+        gxf, gyf = torch.as_tensor(GX.ravel(), **kw), torch.as_tensor(GY.ravel(), **kw)
+        tfac = torch.exp(-(((t0 - ot_) / self.Lt) ** 2))
+        out = torch.empty(gxf.numel(), **kw)
+        err = torch.empty(gxf.numel(), **kw) if self.error else None
+        for a in range(0, gxf.numel(), BLOCK):
+            b = min(a + BLOCK, gxf.numel())
+            Cg = s2 * torch.exp(-(_separation(gxf[a:b], ox_, periods[0]) / Lx) ** 2
+                                - (_separation(gyf[a:b], oy_, periods[1]) / Ly) ** 2) * tfac
+            out[a:b] = Cg @ w
+            if err is not None:
+                V = torch.linalg.solve_triangular(chol, Cg.T, upper=False)
+                err[a:b] = torch.sqrt(torch.clamp(s2 - (V ** 2).sum(0), min=0.0))
+        shape = (gy.size, gx.size)
+        return out.reshape(shape).numpy(), None if err is None else err.reshape(shape).numpy()
+
+    def map_ssh(self, inputs: EstimationInputs):
+        gx, gy, ox, oy, periods = self._geometry(inputs)
+        L = self.scales(inputs.obs.coords_kind == "lonlat")
+        ot = inputs.obs_times_s
+        ssh = inputs.obs.ssh
+        r = np.full(ssh.shape, self.noise_std ** 2) + (inputs.obs.error_std ** 2 if self.use_error_std else 0.0)
+        T, ny, nx = inputs.times.size, inputs.grid.ny, inputs.grid.nx
+        out = np.full((T, ny, nx), np.nan)
+        err = np.full((T, ny, nx), np.nan) if self.error else None
+        tiles = [Tile(slice(0, ny), slice(0, nx))] if self.tile is None else plan_tiles(ny, nx, self.tile)
+        sizes = []
+        for k, tk in enumerate(inputs.times_s):
+            near = np.abs(ot - tk) < self.time_window * self.Lt
+            if not near.any():
+                raise ValueError(f"times: no observation within {self.time_window:g} Lt of output time {inputs.times[k]}")
+            mean = float(np.mean(ssh[near])) if self.prior_mean == "obs" else float(self.prior_mean)
+            idx = np.flatnonzero(near)
+            for tile in tiles:
+                sel = idx if self.tile is None else idx[tile.selects(ox[idx], oy[idx], gx, gy, L, self.margin, periods)]
+                sizes.append(sel.size)
+                if sel.size == 0:  # nothing within the margin: the prior
+                    out[k, tile.rows, tile.cols] = mean
+                    if err is not None:
+                        err[k, tile.rows, tile.cols] = self.signal_std
+                    continue
+                a, e = self._solve(gx[tile.cols], gy[tile.rows], ox[sel], oy[sel], ot[sel] - tk, ssh[sel] - mean,
+                                   r[sel], 0.0, L, periods)
+                out[k, tile.rows, tile.cols] = a + mean
+                if err is not None:
+                    err[k, tile.rows, tile.cols] = e
+        self.last_stats = {"n_tiles": len(tiles), "obs_per_tile_max": int(max(sizes)), "obs_per_tile_mean": float(np.mean(sizes))}
+        ssh_t = torch.as_tensor(out, dtype=torch.float64)
+        if err is None:
+            return ssh_t
+        return ssh_t, {"ssh_error_std": (err, {"units": "m", "long_name": "OI posterior error standard deviation of the SSH"})}
+
+
+__all__ = ["OptimalInterpolation", "DEGREE_M"]
