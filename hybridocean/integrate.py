@@ -1,4 +1,7 @@
-"""The one time-integration entry point of ``hybridocean``: :func:`odeint` over torchdiffeq.
+"""The trajectory-integration entry point of ``hybridocean``: :func:`odeint` over torchdiffeq.
+
+(The other one, :func:`physics.stepping.integrate_fixed`, is the fixed-step, time-first stepper
+for long physics runs; README "Time integration" compares the two.)
 
 It solves the initial-value problem
 

@@ -20,12 +20,21 @@ the trailing sizes and a tuple/dict lookup, no tensor op and no device sync -- a
 validate their inputs once and then call the unchecked private kernels. Measured (CPU, 1
 thread): a field check costs ~0.8 us; a nonlinear shallow-water right-hand side on 32^2 makes
 10 field, 4 ghost and 4 axis checks, ~9 us, about 0.5-1.3% of the right-hand side.
+
+Sphere grids (``grid.metric == "sphere"``, see :mod:`physics.grid`): every public operator
+checks that one attribute and then runs the finite-volume kernels of
+:mod:`physics.sphere_operators` (per-row ``dx_j``, face lengths and cell areas); the Cartesian
+path is unchanged. x-differences there divide by ``dx_j`` of the rows of the field, so the
+generic :func:`diff_forward`/:func:`diff_backward` along x, :func:`laplacian` and
+:func:`arakawa_jacobian` take the field's location ``loc`` (ignored on a Cartesian grid).
 """
 from __future__ import annotations
 
+from typing import Optional
+
 import torch
 
-from .grid import Grid
+from .grid import LOCATIONS, Grid
 
 GHOSTS = ("zero", "neumann")
 AXES = ("x", "y")
@@ -93,6 +102,17 @@ def _spacing(grid: Grid, dim: int) -> float:
     return grid.dx if dim == -1 else grid.dy
 
 
+def _check_loc(loc: Optional[str], default: Optional[str] = None) -> str:
+    """Location of a field on a sphere grid (``default`` when ``loc`` is None, else an error)."""
+    if loc is None:
+        if default is None:
+            raise ValueError(f"loc (the location of the field, one of {LOCATIONS}) is needed on a sphere grid")
+        return default
+    if loc not in LOCATIONS:
+        raise ValueError(f"loc must be one of {LOCATIONS}, got {loc!r}")
+    return loc
+
+
 def _diff_forward(f: torch.Tensor, grid: Grid, dim: int, ghost: str) -> torch.Tensor:
     return (_shift(f, grid, dim, 1, ghost) - f) / _spacing(grid, dim)
 
@@ -101,24 +121,32 @@ def _diff_backward(f: torch.Tensor, grid: Grid, dim: int, ghost: str) -> torch.T
     return (f - _shift(f, grid, dim, -1, ghost)) / _spacing(grid, dim)
 
 
-def diff_forward(f: torch.Tensor, grid: Grid, axis: str, ghost: str = "zero") -> torch.Tensor:
+def diff_forward(f: torch.Tensor, grid: Grid, axis: str, ghost: str = "zero", loc: Optional[str] = None) -> torch.Tensor:
     """``(f[k+1] - f[k]) / d`` along ``axis``: from a location to the one half a cell ahead.
 
-    ``f``: ``(..., ny, nx)`` in units [F]; result ``(..., ny, nx)`` in [F/m], ``d`` = dx or dy [m].
+    ``f``: ``(..., ny, nx)`` in units [F]; result ``(..., ny, nx)`` in [F/m], ``d`` = dx or dy [m]
+    (on a sphere grid ``dx_j`` of the rows of ``loc``, the location of ``f``, needed along x).
     """
     _check_field("f", f, grid)
     _check_ghost(ghost)
-    return _diff_forward(f, grid, _check_axis(axis), ghost)
+    dim = _check_axis(axis)
+    if grid.metric == "sphere" and dim == -1:
+        return _sph.diff_x(f, grid, _check_loc(loc), 1, ghost)
+    return _diff_forward(f, grid, dim, ghost)
 
 
-def diff_backward(f: torch.Tensor, grid: Grid, axis: str, ghost: str = "neumann") -> torch.Tensor:
+def diff_backward(f: torch.Tensor, grid: Grid, axis: str, ghost: str = "neumann", loc: Optional[str] = None) -> torch.Tensor:
     """``(f[k] - f[k-1]) / d`` along ``axis``: from a location to the one half a cell behind.
 
-    ``f``: ``(..., ny, nx)`` in units [F]; result ``(..., ny, nx)`` in [F/m], ``d`` = dx or dy [m].
+    ``f``: ``(..., ny, nx)`` in units [F]; result ``(..., ny, nx)`` in [F/m], ``d`` = dx or dy [m]
+    (on a sphere grid ``dx_j`` of the rows of ``loc``, the location of ``f``, needed along x).
     """
     _check_field("f", f, grid)
     _check_ghost(ghost)
-    return _diff_backward(f, grid, _check_axis(axis), ghost)
+    dim = _check_axis(axis)
+    if grid.metric == "sphere" and dim == -1:
+        return _sph.diff_x(f, grid, _check_loc(loc), -1, ghost)
+    return _diff_backward(f, grid, dim, ghost)
 
 
 def avg_forward(f: torch.Tensor, grid: Grid, axis: str, ghost: str = "zero") -> torch.Tensor:
@@ -139,6 +167,8 @@ def avg_backward(f: torch.Tensor, grid: Grid, axis: str, ghost: str = "neumann")
 def dx_c2u(f: torch.Tensor, grid: Grid) -> torch.Tensor:
     """d/dx of a centre field at u-points, ``(f[i] - f[i-1]) / dx``; 0 on the west wall."""
     _check_field("f", f, grid)
+    if grid.metric == "sphere":
+        return _sph.diff_x(f, grid, "center", -1, "neumann")
     return _diff_backward(f, grid, -1, "neumann")
 
 
@@ -151,6 +181,8 @@ def dy_c2v(f: torch.Tensor, grid: Grid) -> torch.Tensor:
 def dx_u2c(u: torch.Tensor, grid: Grid) -> torch.Tensor:
     """d/dx of a u-field at centres, ``(u[i+1] - u[i]) / dx``; east-wall ``u = 0``."""
     _check_field("u", u, grid)
+    if grid.metric == "sphere":
+        return _sph.diff_x(u, grid, "u", 1, "zero")
     return _diff_forward(u, grid, -1, "zero")
 
 
@@ -163,6 +195,8 @@ def dy_v2c(v: torch.Tensor, grid: Grid) -> torch.Tensor:
 def dx_v2q(v: torch.Tensor, grid: Grid) -> torch.Tensor:
     """d/dx of a v-field at corners, ``(v[i] - v[i-1]) / dx``; free slip (0) at walls."""
     _check_field("v", v, grid)
+    if grid.metric == "sphere":
+        return _sph.diff_x(v, grid, "v", -1, "neumann")
     return _diff_backward(v, grid, -1, "neumann")
 
 
@@ -175,6 +209,8 @@ def dy_u2q(u: torch.Tensor, grid: Grid) -> torch.Tensor:
 def dx_q2v(psi: torch.Tensor, grid: Grid) -> torch.Tensor:
     """d/dx of a corner field at v-points, ``(psi[i+1] - psi[i]) / dx``; east-wall ghost 0."""
     _check_field("psi", psi, grid)
+    if grid.metric == "sphere":
+        return _sph.diff_x(psi, grid, "corner", 1, "zero")
     return _diff_forward(psi, grid, -1, "zero")
 
 
@@ -198,12 +234,26 @@ def divergence(u: torch.Tensor, v: torch.Tensor, grid: Grid) -> torch.Tensor:
 
     ``sum(divergence) * dx * dy`` telescopes to the net boundary flux: exactly 0 on a
     periodic grid, and on a closed grid when ``u[..., 0] = v[..., 0, :] = 0``.
+    Sphere grid: the flux form ``(1/A) [dy (u[i+1] - u[i]) + (dx_v v)[j+1] - (dx_v v)[j]]``
+    (``A`` centre-cell areas, ``dx_v`` v-face lengths), so ``sum(A * divergence)`` telescopes.
     """
+    if getattr(grid, "metric", None) == "sphere":  # a non-Grid falls through to the checks
+        _check_field("u", u, grid)
+        _check_field("v", v, grid)
+        return _sph.divergence(u, v, grid)
     return dx_u2c(u, grid) + dy_v2c(v, grid)
 
 
 def vorticity(u: torch.Tensor, v: torch.Tensor, grid: Grid) -> torch.Tensor:
-    """Relative vorticity ``zeta = dv/dx - du/dy`` at corners [1/s] (free-slip walls)."""
+    """Relative vorticity ``zeta = dv/dx - du/dy`` at corners [1/s] (free-slip walls).
+
+    Sphere grid: circulation per corner-cell area,
+    ``(1/A_q) [dy (v[i] - v[i-1]) - ((dx_u u)[j] - (dx_u u)[j-1])]`` (0 on the west/south walls).
+    """
+    if getattr(grid, "metric", None) == "sphere":  # a non-Grid falls through to the checks
+        _check_field("u", u, grid)
+        _check_field("v", v, grid)
+        return _sph.vorticity(u, v, grid)
     return dx_v2q(v, grid) - dy_u2q(u, grid)
 
 
@@ -213,32 +263,52 @@ def velocity_from_psi(psi: torch.Tensor, grid: Grid) -> tuple:
     return -dy_q2u(psi, grid), dx_q2v(psi, grid)
 
 
-def laplacian(f: torch.Tensor, grid: Grid, ghost: str = "neumann") -> torch.Tensor:
+def laplacian(f: torch.Tensor, grid: Grid, ghost: str = "neumann", loc: Optional[str] = None) -> torch.Tensor:
     """Five-point Laplacian ``(f[i+1] - 2 f[i] + f[i-1]) / dx^2 + (same in y) / dy^2``.
 
     The result sits where ``f`` sits. Closed grids: ``ghost="neumann"`` gives the
     zero-flux (conservative) Laplacian of a centre field; ``ghost="zero"`` the Dirichlet
     Laplacian of a corner field vanishing on walls (mask the wall rows afterwards).
     Second-order accurate. ``f``: ``(..., ny, nx)`` in [F]; result in [F/m^2].
+
+    Sphere grid: the flux form ``div(grad f)`` at ``loc`` (default ``"center"`` for
+    ``ghost="neumann"``, ``"corner"`` for ``"zero"``), ``(1/A_j) [(dy/dx_j) (f[i+1] - 2 f[i] + f[i-1])
+    + (n_j (f[j+1] - f[j]) - s_j (f[j] - f[j-1])) / dy]`` with the face lengths ``n_j``, ``s_j``
+    of :mod:`physics.sphere_operators`; symmetric w.r.t. ``sum A a b``.
     """
     _check_field("f", f, grid)
     _check_ghost(ghost)
+    if grid.metric == "sphere":
+        return _sph.laplacian(f, grid, _check_loc(loc, "center" if ghost == "neumann" else "corner"), ghost)
     fx = _shift(f, grid, -1, 1, ghost) + _shift(f, grid, -1, -1, ghost) - 2 * f
     fy = _shift(f, grid, -2, 1, ghost) + _shift(f, grid, -2, -1, ghost) - 2 * f
     return fx / grid.dx**2 + fy / grid.dy**2
 
 
-def arakawa_jacobian(a: torch.Tensor, b: torch.Tensor, grid: Grid, ghost: str = "zero") -> torch.Tensor:
+def arakawa_jacobian(
+    a: torch.Tensor, b: torch.Tensor, grid: Grid, ghost: str = "zero", loc: Optional[str] = None
+) -> torch.Tensor:
     """Arakawa (1966) Jacobian ``J(a, b) = da/dx db/dy - da/dy db/dx``.
 
     ``J = (J++ + J+x + Jx+) / 3`` on the nine-point stencil, with ``a`` and ``b`` at the same
     location. On a periodic grid ``sum J = sum a J = sum b J = 0`` to round-off, so with
     ``a = psi`` it conserves energy and enstrophy. Second-order accurate. ``a``, ``b``:
     ``(..., ny, nx)`` (broadcastable leading dims) in [A], [B]; result in [A B / m^2].
+
+    Sphere grid: the same index-space stencil over ``12 A_j`` (cell areas of the rows of ``loc``,
+    default ``"corner"``), so ``sum A J = sum A a J = sum A b J = 0`` to round-off (periodic in
+    index space, or fields vanishing on the walls); see :mod:`physics.sphere_operators`.
     """
     _check_field("a", a, grid)
     _check_field("b", b, grid)
     _check_ghost(ghost)
+    if grid.metric == "sphere":
+        return _sph.arakawa_jacobian(a, b, grid, _check_loc(loc, "corner"), ghost)
+    return _arakawa_raw(a, b, grid, ghost) / (12.0 * grid.dx * grid.dy)
+
+
+def _arakawa_raw(a: torch.Tensor, b: torch.Tensor, grid: Grid, ghost: str) -> torch.Tensor:
+    """``J++ + J+x + Jx+`` of Arakawa (1966) in index space (12 x ``d(a, b)/d(i, j)``), unchecked."""
 
     def s(f, ox, oy):
         if ox:
@@ -259,7 +329,7 @@ def arakawa_jacobian(a: torch.Tensor, b: torch.Tensor, grid: Grid, ghost: str = 
     jxp = (
         b_n * (a_ne - a_nw) - b_s * (a_se - a_sw) - b_e * (a_ne - a_se) + b_w * (a_nw - a_sw)
     )
-    return (jpp + jpx + jxp) / (12.0 * grid.dx * grid.dy)
+    return jpp + jpx + jxp
 
 
 __all__ = [
@@ -267,3 +337,5 @@ __all__ = [
     "dx_c2u", "dy_c2v", "dx_u2c", "dy_v2c", "dx_v2q", "dy_u2q", "dx_q2v", "dy_q2u",
     "grad", "divergence", "vorticity", "velocity_from_psi", "laplacian", "arakawa_jacobian",
 ]
+
+from . import sphere_operators as _sph  # noqa: E402  (the sphere kernels import _shift from here)

@@ -24,6 +24,16 @@ values of ``q`` are not prognostic: the inversion ignores them, the model treats
 ``dq/dt = 0`` on the walls. With this the semi-discrete energy and enstrophy are conserved by
 the Jacobian, but not the total PV (Arakawa's stencil fluxes PV through the walls). A zonal
 background flow through walls is inconsistent, so ``U != 0`` requires a periodic grid.
+
+Land (``mask=``, closed grids, finite differences): the ocean mask at cell centres gives the
+ocean corners (:func:`physics.masks.ocean_corner_mask`: a corner is ocean iff its four cells
+are). Every land corner -- coasts, island coasts and walls -- is treated exactly like a wall
+above: ``psi = 0`` there (inversion by :mod:`physics.capacitance`, exact to round-off; islands
+get ``psi = 0``, not the circulation condition, see there), ``q = zeta = 0`` (free slip) in the
+Jacobian and viscosity stencils and ``dq/dt = 0``. As the fields then vanish off the ocean, the
+lattice identities of the Arakawa Jacobian (``sum psi J = sum q J = 0``), the antisymmetry of the
+centred beta term and the symmetry of the masked inverse still hold: energy and enstrophy are
+conserved to round-off on any mask, viscosity dissipates ``-nu sum_ocean zeta^2``.
 """
 from __future__ import annotations
 
@@ -35,10 +45,12 @@ import torch
 from torch import nn
 
 from ._checks import check_nonnegative, check_positive, check_real, check_state
+from .capacitance import CapacitanceSolver, capacitance_solve
 from .elliptic import (
     VerticalModes, _safe_reciprocal, apply_inverse, helmholtz_multiplier, periodic_layer_inverse, stretching_matrix,
 )
 from .grid import Grid, require_grid
+from .masks import ocean_corner_mask
 from .operators import velocity_from_psi
 from .parameters import Learnable, make_parameters
 from .precision import FollowsStateDtype, check_state_precision, follows_state_dtype
@@ -54,6 +66,14 @@ def _default_dtype(dtype: torch.dtype):
         yield
     finally:
         torch.set_default_dtype(old)
+
+
+def _land_corner_mask(grid: Grid, mask, spectral: bool) -> torch.Tensor:
+    """The ocean corner mask of ``QG(mask=...)`` after checking what a land mask needs."""
+    if grid.periodic or spectral:
+        raise ValueError("mask (land) needs a closed grid and spectral=False, got "
+                         f"boundary={grid.boundary!r}, spectral={spectral!r}")
+    return ocean_corner_mask(grid, mask, "mask")
 
 
 class QG(FollowsStateDtype, nn.Module):
@@ -75,6 +95,9 @@ class QG(FollowsStateDtype, nn.Module):
             all that can be learned here (not a drag/nu/nu4 of 0, which switches its term off; Ld
             only when given; tau0 only with ``H``) -- :func:`physics.parameters.parse_learnable`.
         check_finite: reject NaN/Inf input in :meth:`forward` (one reduction per call).
+        mask: optional ocean mask ``(ny, nx)`` at cell centres (bool, or 0/1) on a closed grid
+            (:mod:`physics.masks`; land masks, module docstring). ``None``: the plain rectangle.
+            With a mask, the buffer ``model.mask`` is the ocean *corner* mask it implies.
 
     dtype/device (:mod:`physics.precision`): the model follows the state's dtype. Its buffers
     are built in ``grid.dtype`` (or moved by ``.to(dtype)``); a state of the other dtype (float32
@@ -102,10 +125,13 @@ class QG(FollowsStateDtype, nn.Module):
         spectral: bool = False,
         learnable: Learnable = (),
         check_finite: bool = True,
+        mask: Optional[torch.Tensor] = None,
     ) -> None:
         super().__init__()
         require_grid(grid, what="QG (no sphere metric yet)", metric="cartesian")
         self.grid = grid
+        self._masked = mask is not None
+        self._ocean = None if mask is None else _land_corner_mask(grid, mask, spectral)  # until _init_operators
         self.spectral = bool(spectral)
         if self.spectral and not grid.periodic:
             raise ValueError(f"spectral=True needs boundary='periodic', got boundary={grid.boundary!r}")
@@ -183,7 +209,14 @@ class QG(FollowsStateDtype, nn.Module):
             periodic = grid.periodic
             lam = laplacian_eigenvalues_fft(grid, self.spectral) if periodic else laplacian_eigenvalues_dst(grid)
             self.register_buffer("lap_eigenvalues", lam)
-        self.register_buffer("mask", grid.mask("corner"))
+        self.register_buffer("mask", grid.mask("corner") if self._ocean is None else self._ocean)
+        if self._masked and self._learn_Ld:
+            raise ValueError("mask (land) fixes the inversion at construction: Ld cannot be learnable with a mask")
+        if self._masked:  # capacitance correction of the DST solver, one matrix per mode
+            solver = CapacitanceSolver(grid, self.mask, kappa2.view(N, 1, 1))
+            self.register_buffer("cap_chol", solver.chol)
+            self.register_buffer("cap_coast", solver.coast)
+        del self._ocean
         self.register_buffer("drag_layers", torch.zeros(N, 1, 1, **kw).index_fill_(0, torch.tensor([N - 1], device=grid.device), 1.0))
         self.register_buffer("neg_drag", -float(self.p("drag").detach()) * self.drag_layers)
         self.register_buffer("neg_U", -self.U)
@@ -225,6 +258,8 @@ class QG(FollowsStateDtype, nn.Module):
 
     def _psi(self, q: torch.Tensor) -> torch.Tensor:
         """Inversion of a (wall-masked) ``q``; no input checks."""
+        if self._masked:
+            return self._psi_masked(q)
         if self.modes is None:
             return apply_inverse(q, self.grid, self._multiplier())
         if self.grid.periodic:
@@ -232,6 +267,15 @@ class QG(FollowsStateDtype, nn.Module):
         qm = torch.matmul(self.modes_Pinv, q.flatten(-2)).view_as(q)  # layer -> mode
         psim = apply_inverse(qm, self.grid, self.multiplier)
         return torch.matmul(self.modes_P, psim.flatten(-2)).view_as(psim)  # mode -> layer
+
+    def _psi_masked(self, q: torch.Tensor) -> torch.Tensor:
+        """Inversion on the land-masked basin (:mod:`physics.capacitance`), per vertical mode."""
+        if self.modes is not None:
+            q = torch.matmul(self.modes_Pinv, q.flatten(-2)).view_as(q)
+        psi = capacitance_solve(q, self.grid, self.multiplier, self.mask, self.cap_coast, self.cap_chol)
+        if self.modes is not None:
+            psi = torch.matmul(self.modes_P, psi.flatten(-2)).view_as(psi)
+        return psi
 
     def _layer_inverse_complex(self) -> torch.Tensor:
         """``layer_inverse`` as a complex tensor with zero imaginary part, cached (a real x complex

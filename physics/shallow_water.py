@@ -27,6 +27,15 @@ Semi-discrete invariants (tested in ``tests/physics/test_shallow_water*.py``):
 ``"een"`` (inviscid, unforced; periodic or closed); potential enstrophy
 :meth:`ShallowWater.potential_enstrophy` for ``"enstrophy"`` (nonlinear, periodic).
 
+Land (``mask=``, the ocean mask at cell centres; :mod:`physics.masks`): a u/v face is open iff
+both its cells are ocean, so the normal velocity is zero on every land face (masked in the input
+and the tendencies like the walls). Free slip: ``zeta = 0`` on every land corner (a corner
+touching a land cell), in the PV and the viscous term (NEMO's ``rn_shlat = 0``, Madec and the
+NEMO System Team, *NEMO ocean engine*, lateral boundary condition; no slip is not implemented).
+Fluxes through land faces vanish, so ``sum eta`` is conserved to round-off; the ``"energy"``/``"een"`` Coriolis terms do no work for
+any ``q`` and the pressure work sums by parts over open faces, so energy is conserved too.
+``eta`` in land cells never changes (every face of a land cell is closed) and is best set to 0.
+
 ``CHANNELS = ("eta", "u", "v")``: state ``(batch, 3, ny, nx)`` with eta at centres, u at
 u-points, v at v-points (see :mod:`physics.grid`).
 """
@@ -41,6 +50,7 @@ from torch import nn
 from . import operators as op
 from ._checks import check_choice, check_field, check_nonnegative, check_positive, check_real, check_state
 from .grid import Grid, require_grid
+from .masks import staggered_masks
 from .parameters import Learnable, make_parameters
 from .precision import check_state_precision
 from .stepping import METHODS, TORCHDIFFEQ_FIXED_STEP, courant_limit, diffusive_limit
@@ -66,6 +76,7 @@ class ShallowWater(nn.Module):
         learnable: one name or names among ``("g", "H", "drag", "viscosity")`` to train (kept
             positive by :class:`~physics.parameters.PhysicalParameter`); ``True``: all that can be
             learned (a drag or viscosity of 0 switches its term off and stays a fixed 0).
+        mask: optional ocean mask ``(ny, nx)`` at cell centres (bool or 0/1; module docstring).
 
     dtype/device (:mod:`physics.precision`): the model follows the state's dtype (float32 or
     float64; the buffers are cast on use, a float32 state gives a float32 tendency); a state on
@@ -88,6 +99,7 @@ class ShallowWater(nn.Module):
         wind_stress: WindStress = None,
         rho0: float = 1025.0,
         learnable: Learnable = (),
+        mask: Optional[torch.Tensor] = None,
     ) -> None:
         super().__init__()
         require_grid(grid, what="ShallowWater (no sphere metric yet)", metric="cartesian")
@@ -108,6 +120,10 @@ class ShallowWater(nn.Module):
         self._active = {k: k in names or values[k] != 0.0 for k in ("drag", "viscosity")}
         self.register_buffer("mask_u", grid.mask("u"), persistent=False)
         self.register_buffer("mask_v", grid.mask("v"), persistent=False)
+        self.register_buffer("mask_q", None, persistent=False)  # land corners (free slip), masked models only
+        if mask is not None:  # land: every face touching a land cell is closed (physics.masks)
+            land = staggered_masks(grid, mask, "mask")
+            self.mask_u, self.mask_v, self.mask_q = land.u, land.v, land.corner
         self.register_buffer("f_pad", corner_coriolis(grid, self.mask_u), persistent=False)
         self.wind_stress_fn: Optional[Callable] = None
         self.register_buffer("tau_x", None, persistent=False)
@@ -176,6 +192,8 @@ class ShallowWater(nn.Module):
         U, V, hu, hv = self._fluxes(u, v, h)
         deta = -op.divergence(U, V, grid)
         zeta = op.vorticity(u, v, grid)
+        if self.mask_q is not None:
+            zeta = zeta * self.mask_q.to(zeta.dtype)  # free slip: zeta = 0 on land corners
         cor_u, cor_v = coriolis_terms(self.scheme, self._padded_pv(zeta, h), pad(U, grid), pad(V, grid), grid)
         B = self.p("g", state) * eta
         if self.nonlinear:
@@ -229,6 +247,8 @@ class ShallowWater(nn.Module):
         eta, u, v, _ = self._fields(state)
         h = self.p("H", state) + eta
         zeta = op.vorticity(u, v, self.grid)
+        if self.mask_q is not None:
+            zeta = zeta * self.mask_q.to(zeta.dtype)
         hq = window(corner_depth(h, self.grid), self.grid, 0, 0)
         f = self.f_pad.to(state.dtype)[1:-1]  # stored corner rows j = 0..ny-1
         return (zeta + f) / hq

@@ -13,8 +13,11 @@ Case (the issue's "real case"):
   and SARAL on their generated repeat orbits; ``swot+4nadir`` -- both. Nadir white noise
   ``--nadir-noise`` (default 0.02 m: the 1 Hz noise of a Poseidon-class altimeter at SWH = 2 m,
   Tran et al. 2002, J. Atmos. Oceanic Technol. 19, 2095-2107, who measure 1.5-2.5 cm);
-* methods: ``geostrophic``, ``cyclogeostrophic``, ``oi`` (``--methods``), output at the four map
-  times on the map grid;
+* methods: ``geostrophic``, ``cyclogeostrophic``, ``oi`` (``--methods``; OI with the challenge's
+  defaults -- Lx = Ly = 1 degree, Lt = 7 days, noise 0.05 -- but ``prior_mean="obs"``, the mean
+  of the observations, since the truth is ADT with a ~0.5 m mean level; ``--oi-param`` overrides),
+  output at the four map times on the map grid; KaRIn pixels are first averaged into 1-hour
+  cell means (:func:`superobs`, ``--superobs-hours``);
 * scores (:func:`hybridocean.estimation.evaluation.evaluate_estimate`): ``mu`` (and ``mu'``
   with the mean removed), ``lambda_x`` of the space-time and isotropic PSD scores [km],
   ``tau_uv`` / ``tau_zeta`` against the geostrophic currents of the full maps, wall time of the
@@ -68,20 +71,24 @@ def _lam(score: dict):
     return "inf" if score.get("lambda_x_km") is None else score["lambda_x_km"]
 
 
-def superobs(obs, grid, start, days: float, hours: float):
-    """Super-observations: the mean of the points of each grid cell and ``hours``-long time bin
-    (:func:`hybridocean.observations.to_gridded`), one point at the cell centre and bin centre
-    (:func:`hybridocean.observations.from_gridded`); ``hours <= 0`` returns ``obs``. The 2 km
-    KaRIn pixels are ~100 times denser than the 0.25-degree grid and the 1-degree OI scale, and a
-    pass crosses the box in minutes, so 1-hour cell means keep the information the grid can hold
-    (as DUACS subsamples along-track data before its OI) and make the dense OI affordable."""
-    from hybridocean.observations import from_gridded, to_gridded
+def superobs(obs, grid, start, days: float, hours: float, platforms=("swot_karin",)):
+    """KaRIn super-observations: the points of ``platforms`` averaged per grid cell and
+    ``hours``-long time bin (:func:`hybridocean.observations.to_gridded`), one point at the cell
+    centre and bin centre (:func:`hybridocean.observations.from_gridded`); the other platforms
+    (nadir, 6-7 km apart along track) are kept as they are; ``hours <= 0`` returns ``obs``.
+    The 2 km KaRIn pixels are ~100 times denser than the 0.25-degree grid and finer than the
+    1-degree OI scale, and a pass crosses the box in minutes, so 1-hour cell means keep what the
+    grid can hold (DUACS also reduces the along-track data before its OI) and make the dense OI
+    affordable (a Cholesky of 20 000 points per map would not be)."""
+    from hybridocean.observations import Observations, from_gridded, to_gridded
 
-    if hours <= 0:
+    sel = np.isin(obs.platform, list(platforms))
+    if hours <= 0 or not sel.any():
         return obs
     step = np.timedelta64(int(hours * 3600e9), "ns")
     centres = np.arange(start + step / 2, start + np.timedelta64(int(days * 86400e9), "ns") + step, step)
-    return from_gridded(to_gridded(obs, grid, centres, window=hours * 3600.0), platform="superobs")
+    binned = from_gridded(to_gridded(obs.subset(sel), grid, centres, window=hours * 3600.0), platform="swot_karin_superobs")
+    return Observations.concat([binned, obs.subset(~sel)]) if (~sel).any() else binned
 
 
 def main(argv=None) -> int:
@@ -126,7 +133,7 @@ def main(argv=None) -> int:
         counts = {pl: int((raw.platform == pl).sum()) for pl in raw.platforms}
         obs = superobs(raw, grid, times[0], days, args.superobs_hours)
         for method in args.methods.split(","):
-            params = dict(args.oi_param) if method == "oi" else {}
+            params = {"prior_mean": "obs", **dict(args.oi_param)} if method == "oi" else {}
             est = build_estimator(method, params, None)
             # the binning baselines map only times with observations within their window: score those
             margin = np.timedelta64(int(est.time_margin() * 1e9), "ns")

@@ -10,6 +10,9 @@ Rows (medians over ``--repeats`` interleaved repeats, ours then pyqg-jax each ti
 * reverse-mode gradient of ``sum(q_T^2)`` w.r.t. ``q_0`` through 100 AB3 steps at 64^2 (float64);
   pyqg-jax: ``jax.grad`` of the jit-compiled loop.
 * nonlinear shallow water (``physics.shallow_water.ShallowWater``), 128^2, RK4 steps/s.
+* closed-basin Poisson solve per call: Cartesian 2-D DST vs the lon/lat row-metric solver
+  (``physics.sphere_elliptic.RowHelmholtz``, ``eig`` and ``thomas``) at ``--sizes``
+  (``--sphere-only`` runs just these rows).
 
 Ours runs with ``torch.set_num_threads(--threads)``; jax uses its default CPU thread pool
 (XLA), restricted to the same core count through ``taskset`` when run as documented below.
@@ -188,6 +191,46 @@ def bench_sw(args):
     return (f"SW nonlinear {n}^2 f64 rk4", {"sw": statistics.median(times)})
 
 
+def bench_sphere_elliptic(args) -> list:
+    """Closed-basin Poisson solve per call [s]: today's Cartesian 2-D DST (precomputed multiplier)
+    vs the lon/lat row-metric solver of physics.sphere_elliptic (``eig`` and ``thomas``, factors
+    precomputed), batch 1 float64, same process, interleaved, medians; ratio = sphere / DST."""
+    import numpy as np
+
+    from physics.elliptic import apply_inverse, helmholtz_multiplier
+    from physics.sphere_elliptic import RowHelmholtz
+
+    rows = []
+    for n in args.sizes:
+        gc = Grid(n, n, dx=1e4, dy=1e4, boundary="closed")
+        gs = Grid.from_lonlat(np.linspace(-60.0, -40.0, n), np.linspace(25.0, 45.0, n))
+        mult = helmholtz_multiplier(gc, 0.0)
+        solvers = {m: RowHelmholtz(gs, 0.0, m) for m in ("eig", "thomas")}
+        q = torch.randn(1, 1, n, n, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+        calls = {"dst": lambda: apply_inverse(q, gc, mult), **{m: (lambda s=s: s(q)) for m, s in solvers.items()}}
+        reps = max(3, 50 * 64**2 // n**2)
+        t = {k: [] for k in calls}
+        with torch.no_grad():
+            for f in calls.values():
+                f()  # warm-up
+            for _ in range(args.repeats):
+                for k, f in calls.items():
+                    t0 = time.perf_counter()
+                    for _ in range(reps):
+                        f()
+                    t[k].append((time.perf_counter() - t0) / reps)
+        rows.append((f"closed Poisson {n}^2 f64", {k: statistics.median(v) for k, v in t.items()}))
+    return rows
+
+
+def print_sphere_elliptic(args) -> None:
+    print(f"{'case':32s} {'DST [ms]':>12s} {'sphere eig':>14s} {'thomas':>12s} {'eig/DST':>8s} {'thom/DST':>9s}")
+    for label, med in bench_sphere_elliptic(args):
+        ms = {k: 1e3 * v for k, v in med.items()}
+        print(f"{label:32s} {ms['dst']:12.3f} {ms['eig']:14.3f} {ms['thomas']:12.3f} "
+              f"{med['eig'] / med['dst']:8.2f} {med['thomas'] / med['dst']:9.2f}", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--threads", type=int, default=1,
@@ -195,8 +238,13 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--sizes", type=int, nargs="+", default=[64, 128, 256])
     ap.add_argument("--no-pyqg", action="store_true", help="skip pyqg-jax")
+    ap.add_argument("--sphere-only", action="store_true", help="only the closed Poisson solves (DST vs lon/lat rows)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    if args.sphere_only:
+        print(f"torch {torch.__version__}, threads={torch.get_num_threads()}, repeats={args.repeats} (medians)")
+        print_sphere_elliptic(args)
+        return
     if not args.no_pyqg:
         import jax
 
@@ -222,6 +270,7 @@ def main() -> None:
         print("SW: physics.shallow_water not available")
     else:
         print(f"{sw[0] + ' [steps/s]':32s} {1.0 / sw[1]['sw']:12.0f}")
+    print_sphere_elliptic(args)
     print(f"total {time.perf_counter() - t_start:.0f} s")
 
 

@@ -11,8 +11,17 @@ Layer: imports :mod:`physics`, :mod:`hybridocean.io`, :mod:`hybridocean.observat
 """
 from .base import (SSH_NAMES, VELOCITY_KINDS, EstimationInputs, Estimator, estimate_dataset, geostrophic_currents,
                    prepare_inputs, write_estimate)
+from .geostrophic import Geostrophic, harmonic_fill
+from .cyclogeostrophic import (Cyclogeostrophic, CyclogeostrophyError, CyclogeostrophyWarning,
+                               cyclogeostrophic_velocities)
+from .oi import OptimalInterpolation
+
+#: The classical estimators by the short name written to ``attrs["method"]`` (for the CLI).
+ESTIMATORS = {cls.method: cls for cls in (Geostrophic, Cyclogeostrophic, OptimalInterpolation)}
 
 __all__ = [
     "Estimator", "EstimationInputs", "prepare_inputs", "estimate_dataset", "write_estimate",
-    "geostrophic_currents", "SSH_NAMES", "VELOCITY_KINDS",
+    "geostrophic_currents", "SSH_NAMES", "VELOCITY_KINDS", "ESTIMATORS",
+    "Geostrophic", "harmonic_fill", "Cyclogeostrophic", "cyclogeostrophic_velocities", "CyclogeostrophyError",
+    "CyclogeostrophyWarning", "OptimalInterpolation",
 ]

@@ -14,8 +14,12 @@ degrees or ``(time, y, x)`` in metres; one or many times) read by
 :func:`~hybridocean.observations.read_l4`. The output grid is the input's (gridded input),
 ``--grid FILE`` (the grid -- and, if it has any, the times -- of another gridded file), or
 ``--bbox`` + ``--resolution`` (a lon/lat grid of cell centres ``lon0 + (i + 1/2) res``). Output
-times: the input's (gridded) or ``--grid``'s times, else every ``--step-hours`` (default 24)
-from ``--start`` (default the first observation) to ``--end`` (default the last).
+times: the input's (gridded) or ``--grid``'s times; for a point cloud without them, or when
+``--start``/``--end`` is given, every ``--step-hours`` (default 24) from ``--start`` (default the
+first observation, rounded to a whole step since 2000-01-01: daily maps at 00:00) to
+``--end`` (default the last observation, rounded likewise). Times farther outside the observations'
+span than the method allows (:meth:`~hybridocean.estimation.base.Estimator.time_margin`) are
+an error naming the option they came from.
 On x/y grids, ``f0`` [1/s], ``beta`` [1/(m s)] and ``y0`` [m] (the ``y`` where ``f = f0``,
 default ``Ly / 2``; ``f = f0 + beta (y - y0)``) come from ``--f0``/``--beta``/``--y0``, else
 from the file's global attributes ``f0_per_s``, ``beta_per_m_per_s``, ``y0_m``; gravity ``g``
@@ -300,10 +304,18 @@ def _times(obs: Any, times: Any, source: str, args: argparse.Namespace, margin_s
                 return np.datetime64(text, "ns")
             except ValueError:
                 raise UserError(f"{opt}: not a date/time (e.g. 2019-01-01 or 2019-01-01T12:00), got {text!r}") from None
-        start, end = when("--start", args.start, lo), when("--end", args.end, hi)
+        step = np.timedelta64(int(round(args.step_hours * 3600e9)), "ns")
+        margin = np.timedelta64(int(round(margin_s * 1e9)), "ns")
+        # defaults: the whole steps (since 2000-01-01) nearest the first / last observation,
+        # moved one step inward when that falls beyond what the method allows
+        origin = np.datetime64("2000-01-01", "ns")
+        t_lo = origin + np.round((lo - origin) / step) * step
+        t_lo = t_lo + step if t_lo < lo - margin else t_lo
+        t_hi = origin + np.round((hi - origin) / step) * step
+        t_hi = t_hi - step if t_hi > hi + margin else t_hi
+        start, end = when("--start", args.start, t_lo), when("--end", args.end, max(t_hi, t_lo))
         if end < start:
             raise UserError(f"--end {end} is before --start {start}")
-        step = np.timedelta64(int(round(args.step_hours * 3600e9)), "ns")
         times = np.arange(start, end + np.timedelta64(1, "ns"), step)
         source = "--start/--end" if explicit else "the observations' span"
     times = np.asarray(times).astype("datetime64[ns]")
@@ -374,7 +386,7 @@ class Estimate:
         _notes([w for w in caught if issubclass(w.category, UserWarning)])
         ds.attrs.update({"y0_m": float(grid.y0), "g_m_per_s2": float(getattr(est, "g", DEFAULT_G)),
                          "obs_file": str(Path(args.obs).expanduser().resolve()), "wall_time_s": round(wall, 4),
-                         "history": ds.attrs.get("history", "") + "\n" + " ".join(["hybridocean"] + sys.argv[1:])})
+                         "history": ds.attrs.get("history", "") + "\n" + _command_line(args)})
         from .base import write_estimate
 
         write_estimate(ds, out)
@@ -382,6 +394,22 @@ class Estimate:
         print(f"{args.method}: {ds.attrs.get('n_observations')} observed values ({kind}) -> {ds.sizes['time']} time(s) "
               f"on a {grid.ny} x {grid.nx} grid in {wall:.2f} s; wrote {out}")
         return 0
+
+
+def _command_line(args: argparse.Namespace) -> str:
+    """The ``hybridocean estimate`` call of ``args`` (for the ``history`` attribute)."""
+    parts = ["hybridocean", "estimate"]
+    for k, v in vars(args).items():
+        if k.startswith("_") or k in ("command", "traceback") or v is None or v is False or v == []:
+            continue
+        opt = "--" + k.replace("_", "-")
+        if v is True:
+            parts.append(opt)
+        elif k == "param":
+            parts += [f"--param {n}={json.dumps(x)}" for n, x in v]
+        else:
+            parts.append(f"{opt} {' '.join(map(str, v)) if isinstance(v, (list, tuple)) else v}")
+    return " ".join(parts)
 
 
 def _threads(text: str) -> int:

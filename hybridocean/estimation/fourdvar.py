@@ -13,19 +13,10 @@ One assimilation window ``[t0, t0 + n_steps dt]`` (:class:`WindowProblem`)::
 * ``U`` -- the square root of the Gaussian background covariance ``B = U U^T``
   (:class:`~hybridocean.estimation.background.GaussianCovariance`): the control variable
   transform, so ``J_b = 1/2 |v|^2`` and the minimisation is preconditioned by ``B^{1/2}``;
-* ``K`` -- the (linear) map from the SSH-space increment to the model state:
-
-  - 1.5-layer / 1-layer :class:`~physics.qg.QG`: control the SSH increment ``eta'`` [m] at the
-    corners (``B``: ``sigma_b``, ``length_b``, DST-I on closed grids so ``psi' = 0`` on walls);
-    ``q' = Lap psi' + S psi'`` with ``psi' = g eta' / f0`` (:func:`physics.qg_state.ssh_to_qg_state`);
-  - :class:`~physics.shallow_water.ShallowWater`: control ``(eta', u_a, v_a)``; ``eta'`` at the
-    centres with ``B_eta`` (``sigma_b``, ``length_b``) and ``u' = u_g(eta') + u_a``,
-    ``v' = v_g(eta') + v_a``: a geostrophically balanced part (``balance=True``,
-    :func:`physics.geostrophy.geostrophic_velocities` on the C-grid) -- the mesoscale is close
-    to geostrophy, so SSH observations then correct the currents too -- plus an independent
-    ageostrophic part (``sigma_uv`` [m/s], same length) that the dynamics (gravity waves,
-    adjustment) must determine from the SSH's evolution.
-
+* ``K`` -- the (linear) map from the SSH-space increment to the model state
+  (:mod:`.fourdvar_models`): QG controls the corner SSH increment (``q' = Lap psi' + S psi'``,
+  ``psi' = g eta' / f0``); shallow water controls ``(eta', u_a, v_a)`` with velocity increments
+  geostrophically balanced with ``eta'`` plus an independent ageostrophic part (``sigma_uv``).
 * ``sigma_i`` -- the observation error [m]: the observations' ``error_std`` or ``obs_error``
   (``R`` diagonal).
 * ``p`` -- optional physical parameters of the model (``control_parameters``, e.g. ``("Ld",)``
@@ -45,14 +36,19 @@ the centres) or rest (``eta = 0``).
 
 Scope: Cartesian x/y grids, periodic or closed basins; open boundaries (their values in the
 control) and lon/lat regions (background and boundary values from the OI) wait for models that
-support them (:func:`physics.grid.require_grid` refuses sphere grids). No weak constraint yet.
+support them (:func:`physics.grid.require_grid` refuses sphere grids).
+
+Weak constraint (optional, ``model_error`` [m]): a model-error tendency ``F``, constant over the
+window, joins the control, ``dx/dt = M(x) + F`` with ``F = K(U v_F) (model_error / sigma_b) / T``
+(``T`` the window length): the same correlations as ``B``, scaled so that ``F`` alone changes the
+SSH by ``model_error`` (std) over the window; ``J`` gains ``1/2 |v_F|^2``. Gradients then go
+through autograd (the wrapped model has no discrete adjoint).
 """
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import scipy.optimize
@@ -60,99 +56,26 @@ import torch
 from torch import nn
 
 from hybridocean.observations import ObservationOperator, Observations
-from physics import operators as op
-from physics._checks import check_choice, check_int, check_nonnegative, check_positive
-from physics.geostrophy import geostrophic_velocities
-from physics.grid import Grid
-from physics.qg import QG
-from physics.qg_state import qg_state_to_ssh, ssh_to_qg_state
+from physics._checks import check_choice, check_int, check_positive
 from physics.shallow_water import ShallowWater
 from physics.stepping import ADJOINTS, METHODS, integrate_fixed
 
-from .background import GaussianCovariance
-from .base import EstimationInputs, Estimator, estimate_dataset, prepare_inputs
+from .fourdvar_models import adapter_for, faces_to_centres
 
 
-# ---------------------------------------------------------------------- model adapters
-class _QGAdapter:
-    """QG: control the corner SSH increment; state ``(1, N, ny, nx)`` PV."""
+class _Forced(nn.Module):
+    """``dx/dt = model(t, x) + F`` (weak constraint); forwards the model's ``check_dt``."""
 
-    velocity_kind = "geostrophic"
+    def __init__(self, model: nn.Module, forcing: torch.Tensor) -> None:
+        super().__init__()
+        self.model, self.forcing = model, forcing
 
-    def __init__(self, model: QG, sigma_b: float, length_b: float, g: float, **_: Any) -> None:
-        self.model, self.g, self.grid = model, g, model.grid
-        self.B = [GaussianCovariance(model.grid, sigma_b, length_b, "corner")]
+    def forward(self, t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        return self.model(t, x) + self.forcing
 
-    def increment(self, v: torch.Tensor) -> torch.Tensor:
-        return ssh_to_qg_state(self.B[0](v[0]), self.model, g=self.g, loc="corner")[1]
-
-    def from_ssh(self, eta: torch.Tensor) -> torch.Tensor:
-        return ssh_to_qg_state(eta, self.model, g=self.g, loc="center")[1]
-
-    def ssh(self, states: torch.Tensor) -> torch.Tensor:
-        S = states.shape[0]
-        return qg_state_to_ssh(states.reshape(S, *states.shape[2:]), self.model, g=self.g, loc="center")
-
-    def currents(self, states: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        psi = self.model.streamfunction(states.reshape(states.shape[0], *states.shape[2:]))[:, 0]
-        return op.velocity_from_psi(psi, self.grid)
-
-
-class _SWAdapter:
-    """Shallow water: control ``(eta', u_a, v_a)``; state ``(1, 3, ny, nx)``."""
-
-    velocity_kind = "total"
-
-    def __init__(self, model: ShallowWater, sigma_b: float, length_b: float, g: float, sigma_uv: float = 0.01,
-                 balance: bool = True) -> None:
-        self.model, self.grid = model, model.grid
-        self.g = float(model.params["g"].value.detach())
-        if balance and model.grid.f0 == 0.0:
-            raise ValueError("balance: geostrophic balance needs f0 != 0 (grid.f0 = 0); use balance=False")
-        self.balance = bool(balance)
-        self.B = [GaussianCovariance(model.grid, sigma_b, length_b, "center"),
-                  GaussianCovariance(model.grid, sigma_uv, length_b, "u"),
-                  GaussianCovariance(model.grid, sigma_uv, length_b, "v")]
-        self.mask_u, self.mask_v = model.grid.mask("u"), model.grid.mask("v")
-
-    def _balanced(self, eta: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        if not self.balance:
-            z = torch.zeros_like(eta)
-            return z, z
-        return geostrophic_velocities(eta, self.grid, g=self.g, at="uv")
-
-    def increment(self, v: torch.Tensor) -> torch.Tensor:
-        eta = self.B[0](v[0])
-        ug, vg = self._balanced(eta)
-        u = (ug + self.B[1](v[1])) * self.mask_u.to(eta)
-        w = (vg + self.B[2](v[2])) * self.mask_v.to(eta)
-        return torch.stack([eta, u, w]).unsqueeze(0)
-
-    def from_ssh(self, eta: torch.Tensor) -> torch.Tensor:
-        eta = eta.reshape(self.grid.ny, self.grid.nx)
-        ug, vg = self._balanced(eta)
-        return torch.stack([eta, ug * self.mask_u.to(eta), vg * self.mask_v.to(eta)]).unsqueeze(0)
-
-    def ssh(self, states: torch.Tensor) -> torch.Tensor:
-        return states[:, 0, 0]
-
-    def currents(self, states: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        return states[:, 0, 1] * self.mask_u.to(states), states[:, 0, 2] * self.mask_v.to(states)
-
-
-def _adapter(model: nn.Module, **kw: Any):
-    if isinstance(model, QG):
-        return _QGAdapter(model, **kw)
-    if isinstance(model, ShallowWater):
-        return _SWAdapter(model, **kw)
-    raise TypeError(f"model must be a physics.qg.QG or physics.shallow_water.ShallowWater, got {type(model).__name__}")
-
-
-def faces_to_centres(u: torch.Tensor, v: torch.Tensor, grid: Grid) -> Tuple[torch.Tensor, torch.Tensor]:
-    """C-grid ``u`` (u-points) and ``v`` (v-points) ``(..., ny, nx)`` [m/s] averaged onto the cell
-    centres: ``u_c[j, i] = (u[j, i] + u[j, i+1]) / 2``, ``v_c[j, i] = (v[j, i] + v[j+1, i]) / 2``
-    (closed grids: the unstored east/north wall values are 0, no normal flow)."""
-    return op.avg_forward(u, grid, "x", "zero"), op.avg_forward(v, grid, "y", "zero")
+    def check_dt(self, *args: Any, **kwargs: Any) -> Any:
+        check = getattr(self.model, "check_dt", None)
+        return check(*args, **kwargs) if callable(check) else None
 
 
 # ---------------------------------------------------------------------- one window
@@ -204,6 +127,8 @@ class WindowProblem:
             background std of their raw (log) value.
         adjoint: ``"auto"`` (the exact AB3 discrete adjoint where the model provides one) or
             ``"autograd"`` (:func:`physics.stepping.integrate_fixed`).
+        model_error: weak constraint: std [m] of the SSH change over the window due to a constant
+            model-error tendency in the control (module docstring); ``None``: strong constraint.
     """
 
     def __init__(
@@ -226,8 +151,9 @@ class WindowProblem:
         control_parameters: Sequence[str] = (),
         parameter_sigma: float = 0.5,
         adjoint: str = "auto",
+        model_error: Optional[float] = None,
     ) -> None:
-        self.adapter = _adapter(model, sigma_b=check_positive("sigma_b", sigma_b),
+        self.adapter = adapter_for(model, sigma_b=check_positive("sigma_b", sigma_b),
                                 length_b=check_positive("length_b", length_b), g=check_positive("g", g),
                                 sigma_uv=check_positive("sigma_uv", sigma_uv), balance=balance)
         self.model, self.grid = model, model.grid
@@ -250,7 +176,10 @@ class WindowProblem:
         self._init_obs(obs, obs_error)
         self._init_parameters(tuple(control_parameters), check_positive("parameter_sigma", parameter_sigma))
         self.n_fields = len(self.adapter.B)
-        self.n_control = self.n_fields * ny * nx + len(self.param_names)
+        self.model_error = None if model_error is None else check_positive("model_error", model_error)
+        self.n_blocks = self.n_fields * (1 if self.model_error is None else 2)
+        self.n_control = self.n_blocks * ny * nx + len(self.param_names)
+        self._sigma_b = sigma_b
 
     def _init_obs(self, obs: Observations, obs_error: Optional[float]) -> None:
         if not isinstance(obs, Observations):
@@ -288,10 +217,20 @@ class WindowProblem:
         self.raw_b = {n: params[n].raw.detach().clone() for n in names}
 
     # ------------------------------------------------------------------ cost
-    def split(self, v: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Flat control ``(n_control,)`` -> fields ``(n_fields, ny, nx)`` and parameters ``(n_params,)``."""
-        nf = self.n_fields * self.grid.ny * self.grid.nx
-        return v[:nf].reshape(self.n_fields, self.grid.ny, self.grid.nx), v[nf:]
+    def split(self, v: torch.Tensor) -> Tuple[torch.Tensor, Optional[torch.Tensor], torch.Tensor]:
+        """Flat control ``(n_control,)`` -> initial-state fields ``(n_fields, ny, nx)``, model-error
+        fields ``(n_fields, ny, nx)`` (``None`` for a strong constraint) and parameters ``(n_params,)``."""
+        nf = self.n_blocks * self.grid.ny * self.grid.nx
+        blocks = v[:nf].reshape(self.n_blocks, self.grid.ny, self.grid.nx)
+        forcing = blocks[self.n_fields:] if self.model_error is not None else None
+        return blocks[: self.n_fields], forcing, v[nf:]
+
+    def forcing(self, v: torch.Tensor) -> Optional[torch.Tensor]:
+        """The model-error tendency ``F`` ``(1, C, ny, nx)`` of a flat control (``None``: strong constraint)."""
+        vf = self.split(v)[1]
+        if vf is None:
+            return None
+        return self.adapter.increment(vf) * (self.model_error / self._sigma_b / (self.n_steps * self.dt))
 
     def initial_state(self, v: torch.Tensor) -> torch.Tensor:
         """``x0 = x_b + K(U v)`` ``(1, C, ny, nx)`` of a flat control ``v``."""
@@ -304,8 +243,10 @@ class WindowProblem:
 
     def trajectory(self, v: torch.Tensor) -> torch.Tensor:
         """Saved states ``(S, 1, C, ny, nx)`` at :attr:`times` of the control ``v`` (sets the parameters)."""
-        self._set_parameters(self.split(v)[1].detach())
-        return integrate_fixed(self.model, self.initial_state(v), self.dt, self.n_steps, self.save_every,
+        self._set_parameters(self.split(v)[2].detach())
+        F = self.forcing(v)
+        func = self.model if F is None else _Forced(self.model, F)
+        return integrate_fixed(func, self.initial_state(v), self.dt, self.n_steps, self.save_every,
                                method=self.method, t0=self.t0, adjoint=self.adjoint)[1]
 
     def cost(self, v: Any, grad: bool = True) -> Tuple[float, float, float, Optional[np.ndarray]]:
@@ -372,11 +313,11 @@ class WindowProblem:
         J, Jo, Jb = lookup(res.x)
         vt = torch.as_tensor(res.x, dtype=self.grid.dtype)
         with torch.no_grad():
-            self._set_parameters(self.split(vt)[1])
+            self._set_parameters(self.split(vt)[2])
             x0 = self.initial_state(vt)
         params = {n: float(self.model.params[n].value.detach()) for n in self.param_names}
         return WindowResult(res.x, x0, history, Jo, Jb, int(res.nit), int(res.nfev), params,
                             time.perf_counter() - start, str(res.message))
 
 
-__all__ = ["WindowProblem", "WindowResult", "faces_to_centres"]
+__all__ = ["WindowProblem", "WindowResult", "faces_to_centres"]  # faces_to_centres: from .fourdvar_models

@@ -66,6 +66,8 @@ class FourDVar(Estimator):
         control_parameters, parameter_sigma: physical parameters controlled (model built learnable).
         background: first background SSH ``(ny, nx)`` [m] at the centres (default: rest).
         g: gravity [m/s^2]; model_kwargs: keyword arguments of the model built from a string.
+        model_error: weak constraint per window ([m], :class:`.fourdvar.WindowProblem`); the
+            forecast to the next window's start runs the model alone.
     """
 
     method = "4dvar"
@@ -91,6 +93,7 @@ class FourDVar(Estimator):
         background: Optional[Any] = None,
         g: float = 9.81,
         model_kwargs: Optional[Mapping[str, Any]] = None,
+        model_error: Optional[float] = None,
     ) -> None:
         if isinstance(model, str):
             check_choice("model", model, ("qg", "sw"))
@@ -115,6 +118,7 @@ class FourDVar(Estimator):
         self.max_iter = check_int("max_iter", max_iter, minimum=1)
         self.control_parameters, self.parameter_sigma = tuple(control_parameters), check_positive("parameter_sigma", parameter_sigma)
         self.background, self.g = background, check_positive("g", g)
+        self.model_error = None if model_error is None else check_positive("model_error", model_error)
         self.windows_: List[Dict[str, Any]] = []
 
     def parameters(self) -> Dict[str, Any]:
@@ -123,7 +127,8 @@ class FourDVar(Estimator):
                 "save_every": self.save_every, "stepping": self.stepping, "sigma_b_m": self.sigma_b,
                 "length_b_m": self.length_b, "sigma_uv_m_per_s": self.sigma_uv, "balance": self.balance,
                 "obs_error_m": self.obs_error if self.obs_error is not None else "error_std",
-                "max_iter": self.max_iter, "control_parameters": list(self.control_parameters), "g": self.g}
+                "max_iter": self.max_iter, "control_parameters": list(self.control_parameters), "g": self.g,
+                "model_error_m": self.model_error if self.model_error is not None else "none (strong constraint)"}
 
     def time_margin(self) -> float:
         """A window: output times may lie up to one window beyond the observations."""
@@ -158,7 +163,8 @@ class FourDVar(Estimator):
         starts = ts[0] + self.stride * self.dt * np.arange(n_win)
         kw = dict(sigma_b=self.sigma_b, length_b=self.length_b, sigma_uv=self.sigma_uv, balance=self.balance,
                   obs_error=self.obs_error, save_every=self.save_every, method=self.stepping, g=self.g,
-                  control_parameters=self.control_parameters, parameter_sigma=self.parameter_sigma)
+                  control_parameters=self.control_parameters, parameter_sigma=self.parameter_sigma,
+                  model_error=self.model_error)
         self.windows_, trajectories, xb = [], [], None
         for k, t0 in enumerate(starts):
             P = WindowProblem(model, inputs.obs, t0, self.dt, self.n_steps, background=xb, **kw)

@@ -29,8 +29,9 @@ uses the mean of the selected observations instead (better for absolute dynamic 
 
 Solvers
 -------
-``tile=None`` -- **dense**: one Cholesky factorisation of ``C_oo + R`` over all selected
-observations per output time (``O(n^3)`` time, ``O(n^2)`` memory), then ``C_go w`` by blocks.
+``tile=None`` -- **dense**: one in-place Cholesky factorisation of ``C_oo + R`` over all
+selected observations per output time (``n^3 / 3`` flops, one ``n x n`` float64 matrix:
+3.2 GB at ``n = 2e4``), then ``C_go w`` by blocks of grid points.
 ``tile=(ty, tx)`` -- **tiled** (:mod:`.oi_tiles`): the output grid is cut into tiles of
 ``ty x tx`` cells; each tile solves the same analysis with the observations inside the tile
 widened by ``margin`` correlation lengths on every side (``margin * Lx``, ``margin * Ly``).
@@ -50,25 +51,52 @@ import numpy as np
 import torch
 
 from physics._checks import check_nonnegative, check_positive
-from physics.grid import Grid
 from physics.lonlat import EARTH_RADIUS
 
 from .base import EstimationInputs, Estimator
-from .oi_tiles import Tile, plan_tiles
+from .oi_tiles import BucketIndex, Tile, plan_tiles
 
 DAY = 86400.0
 #: 1 degree of great circle [m] (``R pi / 180``, ``R`` = :data:`physics.lonlat.EARTH_RADIUS`).
 DEGREE_M = EARTH_RADIUS * math.pi / 180.0
-#: Grid points per block of ``C_go`` (bounds the memory of the dense solve to ``BLOCK x n`` floats).
-BLOCK = 4096
+#: Rows per block of a covariance matrix (bounds the temporaries to ``BLOCK x n`` floats).
+BLOCK = 2048
 
 
-def _separation(a: torch.Tensor, b: torch.Tensor, period: Optional[float]) -> torch.Tensor:
-    """``a[:, None] - b[None, :]``, wrapped to ``[-period/2, period/2)`` when ``period`` is given."""
-    d = a[:, None] - b[None, :]
+def _wrap(d: np.ndarray, period: Optional[float]) -> np.ndarray:
+    """Separations wrapped to ``[-period/2, period/2)`` when ``period`` is given (in place)."""
     if period is not None:
-        d = torch.remainder(d + period / 2, period) - period / 2
+        d += period / 2
+        np.mod(d, period, out=d)
+        d -= period / 2
     return d
+
+
+def gaussian_covariance(
+    a: Tuple[np.ndarray, np.ndarray, np.ndarray], b: Tuple[np.ndarray, np.ndarray, np.ndarray],
+    scales: Tuple[float, float, float], signal_var: float, periods: Sequence[Optional[float]] = (None, None),
+    out: Optional[np.ndarray] = None,
+) -> np.ndarray:
+    """``C[i, j] = signal_var exp(-(dx/Lx)^2 - (dy/Ly)^2 - (dt/Lt)^2)`` between points ``a = (x, y, t)``
+    ``(n,)`` each and ``b`` ``(m,)`` each, ``(n, m)`` float64 (module docstring); ``scales = (Lx, Ly, Lt)``.
+
+    Filled by blocks of :data:`BLOCK` rows so that the temporaries stay ``BLOCK x m``.
+    """
+    n, m = a[0].size, b[0].size
+    out = np.empty((n, m)) if out is None else out
+    for r0 in range(0, n, BLOCK):
+        r1 = min(r0 + BLOCK, n)
+        blk = out[r0:r1]
+        blk[...] = 0.0
+        for k in range(3):
+            d = _wrap(a[k][r0:r1, None] - b[k][None, :], periods[k] if k < 2 else None)
+            d /= scales[k]
+            np.square(d, out=d)
+            blk += d
+        np.negative(blk, out=blk)
+        np.exp(blk, out=blk)
+        blk *= signal_var
+    return out
 
 
 class OptimalInterpolation(Estimator):
@@ -166,38 +194,37 @@ class OptimalInterpolation(Estimator):
 
     # ------------------------------------------------------------------ analysis
     def _solve(self, gx: np.ndarray, gy: np.ndarray, ox: np.ndarray, oy: np.ndarray, ot: np.ndarray,
-               y: np.ndarray, r: np.ndarray, t0: float, L: Tuple[float, float], periods) -> Tuple[np.ndarray, Optional[np.ndarray]]:
-        """Analysis at the grid points ``(gy[j], gx[i])`` (a tensor product, ``(len(gy), len(gx))``)
-        at time ``t0`` from observations ``(ox, oy, ot, y)`` with noise variances ``r``."""
-        Lx, Ly = L
+               y: np.ndarray, r: np.ndarray, L: Tuple[float, float], periods) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+        """Analysis at the grid points ``(gy[j], gx[i])`` (``(len(gy), len(gx))``) at time 0 from
+        observations at ``(ox, oy)`` and times ``ot`` [s from the output time] with values ``y``
+        (prior mean removed) and noise variances ``r``: one in-place Cholesky factorisation of
+        ``C_oo + R``, then ``C_go w`` and the error by blocks of grid points."""
         s2 = self.signal_std ** 2
-        kw = dict(dtype=torch.float64)
-        ox_, oy_, ot_ = (torch.as_tensor(a, **kw) for a in (ox, oy, ot))
-        C = s2 * torch.exp(-(_separation(ox_, ox_, periods[0]) / Lx) ** 2
-                           - (_separation(oy_, oy_, periods[1]) / Ly) ** 2
-                           - (_separation(ot_, ot_, None) / self.Lt) ** 2)
-        C.diagonal().add_(torch.as_tensor(r, **kw))
-        chol, info = torch.linalg.cholesky_ex(C)
+        scales = (L[0], L[1], self.Lt)
+        C = gaussian_covariance((ox, oy, ot), (ox, oy, ot), scales, s2, periods)
+        C[np.diag_indices_from(C)] += r
+        Ct = torch.from_numpy(C)  # shares memory: factorised in place (torch's LAPACK honours
+        info = torch.empty((), dtype=torch.int32)  # torch.set_num_threads, unlike SciPy's OpenBLAS)
+        torch.linalg.cholesky_ex(Ct, out=(Ct, info))
         if int(info) != 0:
             raise ValueError(
                 f"noise_std: the observation covariance is not positive definite (Cholesky failed at row {int(info)}; "
                 f"{len(y)} observations); give noise_std > 0 or thin duplicate observations")
-        w = torch.cholesky_solve(torch.as_tensor(y, **kw)[:, None], chol)[:, 0]
-        GX, GY = np.meshgrid(gx, gy)
-        gxf, gyf = torch.as_tensor(GX.ravel(), **kw), torch.as_tensor(GY.ravel(), **kw)
-        tfac = torch.exp(-(((t0 - ot_) / self.Lt) ** 2))
-        out = torch.empty(gxf.numel(), **kw)
-        err = torch.empty(gxf.numel(), **kw) if self.error else None
-        for a in range(0, gxf.numel(), BLOCK):
-            b = min(a + BLOCK, gxf.numel())
-            Cg = s2 * torch.exp(-(_separation(gxf[a:b], ox_, periods[0]) / Lx) ** 2
-                                - (_separation(gyf[a:b], oy_, periods[1]) / Ly) ** 2) * tfac
-            out[a:b] = Cg @ w
+        Lc = Ct.tril_() if self.error else Ct  # cholesky_solve reads the lower triangle only
+        w = torch.cholesky_solve(torch.from_numpy(np.ascontiguousarray(y, dtype=np.float64))[:, None], Lc)[:, 0]
+        GX, GY = (a.ravel() for a in np.meshgrid(gx, gy))
+        zero = np.zeros(GX.size)
+        out = np.empty(GX.size)
+        err = np.empty(GX.size) if self.error else None
+        for a in range(0, GX.size, BLOCK):
+            b = min(a + BLOCK, GX.size)
+            Cg = torch.from_numpy(gaussian_covariance((GX[a:b], GY[a:b], zero[a:b]), (ox, oy, ot), scales, s2, periods))
+            out[a:b] = (Cg @ w).numpy()
             if err is not None:
-                V = torch.linalg.solve_triangular(chol, Cg.T, upper=False)
-                err[a:b] = torch.sqrt(torch.clamp(s2 - (V ** 2).sum(0), min=0.0))
+                V = torch.linalg.solve_triangular(Lc, Cg.T, upper=False)
+                err[a:b] = np.sqrt(np.clip(s2 - (V * V).sum(0).numpy(), 0.0, None))
         shape = (gy.size, gx.size)
-        return out.reshape(shape).numpy(), None if err is None else err.reshape(shape).numpy()
+        return out.reshape(shape), None if err is None else err.reshape(shape)
 
     def map_ssh(self, inputs: EstimationInputs):
         gx, gy, ox, oy, periods = self._geometry(inputs)
@@ -216,8 +243,16 @@ class OptimalInterpolation(Estimator):
                 raise ValueError(f"times: no observation within {self.time_window:g} Lt of output time {inputs.times[k]}")
             mean = float(np.mean(ssh[near])) if self.prior_mean == "obs" else float(self.prior_mean)
             idx = np.flatnonzero(near)
+            if self.tile is not None:
+                width = (self.tile[1] * abs(gx[1] - gx[0]) if gx.size > 1 else L[0],
+                         self.tile[0] * abs(gy[1] - gy[0]) if gy.size > 1 else L[1])
+                index = BucketIndex(ox[idx], oy[idx], (float(gx[0]), float(gy[0])), width, periods)
             for tile in tiles:
-                sel = idx if self.tile is None else idx[tile.selects(ox[idx], oy[idx], gx, gy, L, self.margin, periods)]
+                if self.tile is None:
+                    sel = idx
+                else:
+                    cand = index.candidates(*tile.box(gx, gy, L, self.margin))
+                    sel = idx[cand[tile.selects(ox[idx[cand]], oy[idx[cand]], gx, gy, L, self.margin, periods)]]
                 sizes.append(sel.size)
                 if sel.size == 0:  # nothing within the margin: the prior
                     out[k, tile.rows, tile.cols] = mean
@@ -225,7 +260,7 @@ class OptimalInterpolation(Estimator):
                         err[k, tile.rows, tile.cols] = self.signal_std
                     continue
                 a, e = self._solve(gx[tile.cols], gy[tile.rows], ox[sel], oy[sel], ot[sel] - tk, ssh[sel] - mean,
-                                   r[sel], 0.0, L, periods)
+                                   r[sel], L, periods)
                 out[k, tile.rows, tile.cols] = a + mean
                 if err is not None:
                     err[k, tile.rows, tile.cols] = e
@@ -236,4 +271,4 @@ class OptimalInterpolation(Estimator):
         return ssh_t, {"ssh_error_std": (err, {"units": "m", "long_name": "OI posterior error standard deviation of the SSH"})}
 
 
-__all__ = ["OptimalInterpolation", "DEGREE_M"]
+__all__ = ["OptimalInterpolation", "gaussian_covariance", "DEGREE_M"]

@@ -30,6 +30,12 @@ class Tile:
     rows: slice
     cols: slice
 
+    def box(self, gx: np.ndarray, gy: np.ndarray, L: Tuple[float, float], margin: float) -> Tuple[float, ...]:
+        """``(xlo, xhi, ylo, yhi)``: the tile's cell centres widened by ``margin * L``."""
+        cx, cy = gx[self.cols], gy[self.rows]
+        return (float(cx.min()) - margin * L[0], float(cx.max()) + margin * L[0],
+                float(cy.min()) - margin * L[1], float(cy.max()) + margin * L[1])
+
     def selects(
         self, ox: np.ndarray, oy: np.ndarray, gx: np.ndarray, gy: np.ndarray, L: Tuple[float, float],
         margin: float, periods: Sequence[Optional[float]],
@@ -54,6 +60,60 @@ class Tile:
         return keep
 
 
+class BucketIndex:
+    """Observations binned into rectangular buckets, to find a tile's candidates in ``O(m)``.
+
+    Bucket ``(ky, kx)`` holds the observations with ``floor((o - origin) / width) = k`` per axis
+    (``o - origin`` first wrapped into ``[0, P)`` on an axis of period ``P``; ``ceil(P / width)``
+    buckets round it). :meth:`candidates` returns, in increasing index order, every observation
+    of the buckets that meet a coordinate box -- a superset of the box's observations, which
+    :meth:`Tile.selects` then filters exactly. Building costs one sort, ``O(n log n)``.
+    """
+
+    def __init__(self, ox: np.ndarray, oy: np.ndarray, origin: Tuple[float, float], width: Tuple[float, float],
+                 periods: Sequence[Optional[float]]) -> None:
+        self.origin, self.width, self.periods = origin, width, tuple(periods)
+        self.nper = tuple(None if p is None else int(np.ceil(p / w)) for p, w in zip(periods, width))
+        kx, ky = self._k(ox, 0), self._k(oy, 1)
+        self.kx0, self.ky0 = (int(k.min()) if k.size else 0 for k in (kx, ky))
+        self.nkx = (int(kx.max()) - self.kx0 + 1) if kx.size else 1
+        key = (ky - self.ky0) * self.nkx + (kx - self.kx0)
+        self.order = np.argsort(key, kind="stable")
+        self.keys = key[self.order]
+
+    def _k(self, o: np.ndarray, axis: int) -> np.ndarray:
+        d = np.asarray(o, dtype=np.float64) - self.origin[axis]
+        if self.periods[axis] is not None:
+            d = np.mod(d, self.periods[axis])
+        return np.floor(d / self.width[axis]).astype(np.int64)
+
+    def _range(self, lo: float, hi: float, axis: int) -> np.ndarray:
+        w, n = self.width[axis], self.nper[axis]
+        if n is not None and hi - lo >= self.periods[axis]:
+            return np.arange(n)
+        ks = np.arange(np.floor((lo - self.origin[axis]) / w), np.floor((hi - self.origin[axis]) / w) + 1).astype(np.int64)
+        return np.unique(np.mod(ks, n)) if n is not None else ks
+
+    def candidates(self, xlo: float, xhi: float, ylo: float, yhi: float) -> np.ndarray:
+        """Indices (ascending) of the observations in the buckets meeting ``[xlo, xhi] x [ylo, yhi]``."""
+        kx = self._range(xlo, xhi, 0) - self.kx0
+        ky = self._range(ylo, yhi, 1) - self.ky0
+        kx = kx[(kx >= 0) & (kx < self.nkx)]
+        ky = ky[ky >= 0]
+        if not kx.size or not ky.size:
+            return np.zeros(0, dtype=np.int64)
+        parts = []
+        for j in ky:  # consecutive kx of one bucket row are one run of sorted keys
+            lo = np.searchsorted(self.keys, j * self.nkx + kx[0], "left")
+            hi = np.searchsorted(self.keys, j * self.nkx + kx[-1], "right")
+            if hi > lo:
+                seg = self.order[lo:hi]
+                if kx.size != kx[-1] - kx[0] + 1:  # a wrapped (non-contiguous) set of columns
+                    seg = seg[np.isin(self.keys[lo:hi] - j * self.nkx, kx)]
+                parts.append(seg)
+        return np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+
+
 def plan_tiles(ny: int, nx: int, tile: Tuple[int, int]) -> List[Tile]:
     """Tiles of ``tile = (ty, tx)`` cells covering an ``ny x nx`` grid, row-major."""
     ty, tx = tile
@@ -61,4 +121,4 @@ def plan_tiles(ny: int, nx: int, tile: Tuple[int, int]) -> List[Tile]:
             for j in range(0, ny, ty) for i in range(0, nx, tx)]
 
 
-__all__ = ["Tile", "plan_tiles"]
+__all__ = ["Tile", "BucketIndex", "plan_tiles"]

@@ -30,7 +30,7 @@ from typing import Any, Iterable, Mapping, Optional, Sequence, Tuple, Union
 import numpy as np
 import xarray as xr
 
-from hybridocean.io import atomic_write
+from hybridocean.io import atomic_write, netcdf_encoding
 
 PathLike = Union[str, os.PathLike]
 
@@ -319,10 +319,12 @@ class Observations:
         """Write CF netCDF4 atomically (:func:`hybridocean.io.atomic_write`); returns the path.
 
         ``time`` is stored as int64 nanoseconds since :data:`DEFAULT_TIME_ORIGIN` (exact round trip),
-        ``platform`` as a variable-length string.
+        ``platform`` as a variable-length string; numeric variables are deflated losslessly
+        (:func:`hybridocean.io.netcdf_encoding`).
         """
-        enc = {"time": {"units": "nanoseconds since 2000-01-01 00:00:00", "calendar": "proleptic_gregorian", "dtype": "int64"}}
         ds = self._ds.copy()
+        enc = netcdf_encoding(ds)  # lossless deflate of the numeric variables, as write_netcdf
+        enc["time"] = {"units": "nanoseconds since 2000-01-01 00:00:00", "calendar": "proleptic_gregorian", "dtype": "int64"}
         for k in ds.data_vars:
             if ds[k].dtype.kind in "OU":
                 ds[k] = ds[k].astype(str).astype(object)

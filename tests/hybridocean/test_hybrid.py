@@ -86,7 +86,7 @@ def test_bad_inputs_name_the_argument():
     # parameters of wrong sign or shape are refused by the physics model, naming the parameter
     with pytest.raises(ValueError, match="omega0_sq must be a finite number > 0"):
         DampedPendulum(omega0_sq=-1.0)
-    with pytest.raises(ValueError, match="alpha must be a scalar"):
+    with pytest.raises(TypeError, match="alpha must be a real number"):
         DampedPendulum(alpha=torch.ones(3))
     with pytest.raises(ValueError, match="learnable names"):
         DampedPendulum(learnable=("beta",))

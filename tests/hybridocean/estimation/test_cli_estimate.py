@@ -117,6 +117,11 @@ def test_points_on_bbox_grid_and_output_times(tmp_path):
     np.testing.assert_allclose(ds["latitude"].values, 34 + 0.5 * (np.arange(12) + 0.5), rtol=0, atol=1e-9)
     np.testing.assert_array_equal(ds["time"].values, np.array(["2019-01-02", "2019-01-03"], "datetime64[ns]"))
     assert np.isfinite(ds["ssh"].values).all()
+    out3 = tmp_path / "est3.nc"  # default times: whole days nearest the first/last observation (00:00 +- 6 h)
+    assert cli.main(["estimate", "--obs", str(p), "--method", "geostrophic", "--out", str(out3),
+                     "--bbox", "296", "304", "34", "40", "--resolution", "2"]) == 0
+    np.testing.assert_array_equal(_open(out3)["time"].values,
+                                  np.array(["2019-01-01", "2019-01-02", "2019-01-03"], "datetime64[ns]"))
     out2 = tmp_path / "est2.nc"
     assert cli.main(["estimate", "--obs", str(p), "--method", "geostrophic", "--out", str(out2), "--grid", str(out)]) == 0
     ds2 = _open(out2)
