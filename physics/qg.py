@@ -54,6 +54,7 @@ from .masks import ocean_corner_mask
 from .operators import velocity_from_psi
 from .parameters import Learnable, make_parameters
 from .precision import FollowsStateDtype, check_state_precision, follows_state_dtype
+from .qg_diagnostics import QGDiagnostics
 from .qg_terms import fd_laplacian, fd_rhs, spectral_terms
 from .spectral import centered_derivative_symbols, laplacian_eigenvalues_dst, laplacian_eigenvalues_fft
 
@@ -76,7 +77,7 @@ def _land_corner_mask(grid: Grid, mask, spectral: bool) -> torch.Tensor:
     return ocean_corner_mask(grid, mask, "mask")
 
 
-class QG(FollowsStateDtype, nn.Module):
+class QG(QGDiagnostics, FollowsStateDtype, nn.Module):
     """Layered QG model; ``forward(t, q) -> dq/dt`` (``torchdiffeq.odeint`` compatible).
 
     Args:
@@ -143,7 +144,8 @@ class QG(FollowsStateDtype, nn.Module):
         self.nlayers = N
         self.CHANNELS = tuple(f"q{i + 1}" for i in range(N))
         self.rho0 = check_positive("rho0", rho0)
-        f0 = grid.f0 if f0 is None else f0
+        f0 = grid.f0 if f0 is None else check_real("f0", f0)
+        self.f0 = float(f0)  # [1/s] of the stretching and of SSH = f0 psi_1 / g (physics.qg_state)
         S = self._stretching(N, g_prime, f0, Ld)
         kw = dict(dtype=grid.dtype, device=grid.device)
         U = [0.0] * N if U is None else [check_real(f"U[{i}]", u) for i, u in enumerate(U)]
@@ -388,62 +390,6 @@ class QG(FollowsStateDtype, nn.Module):
         from .qg_adjoint import QGDiscreteAdjoint
 
         return QGDiscreteAdjoint.for_model(self)
-
-    # ------------------------------------------------------------------ diagnostics
-    def _weights(self) -> torch.Tensor:
-        H = torch.tensor(self.H or [1.0], dtype=self.S.dtype, device=self.S.device)
-        return (H / H.sum()).view(1, -1)
-
-    def _laplacian(self, psi: torch.Tensor) -> torch.Tensor:
-        if self.spectral:
-            return torch.fft.irfft2(-self.k2 * torch.fft.rfft2(psi), s=self.grid.shape)
-        return fd_laplacian(psi, self.grid)
-
-    def _layer_mean(self, f: torch.Tensor) -> torch.Tensor:
-        return (f.mean(dim=(-2, -1)) * self._weights()).sum(-1)
-
-    @follows_state_dtype
-    def kinetic_energy(self, q: torch.Tensor) -> torch.Tensor:
-        """KE per unit mass [m^2/s^2], ``(B,)``: ``sum_i (H_i/H) <|grad psi_i|^2> / 2``.
-
-        ``<.>`` is the area mean; computed as ``-<psi Lap psi> / 2``, which equals the mean of
-        the squared forward differences exactly (summation by parts, ``psi = 0`` on walls).
-        """
-        psi = self.streamfunction(q)
-        return self._layer_mean(-0.5 * psi * self._laplacian(psi))
-
-    @follows_state_dtype
-    def available_potential_energy(self, q: torch.Tensor) -> torch.Tensor:
-        """APE per unit mass [m^2/s^2], ``(B,)``: ``-sum_i (H_i/H) <psi_i (S psi)_i> / 2``
-        ``= sum_interfaces f0^2 / (2 g' H) <(psi_i - psi_i+1)^2>`` (``<psi^2>/(2 Ld^2)`` at 1.5 layers)."""
-        psi = self.streamfunction(q)
-        S = self.S if not self._learn_Ld else -(1.0 / self.p("Ld") ** 2).view(1, 1).to(psi.dtype)
-        Spsi = torch.einsum("ij,bjyx->biyx", S, psi)
-        return self._layer_mean(-0.5 * psi * Spsi)
-
-    @follows_state_dtype
-    def total_energy(self, q: torch.Tensor) -> torch.Tensor:
-        """KE + APE [m^2/s^2] ``= -sum_i (H_i/H) <psi_i q_i> / 2``, ``(B,)``."""
-        return self._layer_mean(-0.5 * self.streamfunction(q) * (q * self.mask))
-
-    @follows_state_dtype
-    def enstrophy(self, q: torch.Tensor) -> torch.Tensor:
-        """Potential enstrophy [1/s^2], ``(B,)``: ``sum_i (H_i/H) <q_i^2> / 2`` (walls: q = 0)."""
-        self._check(q)
-        return self._layer_mean(0.5 * (q * self.mask) ** 2)
-
-    @follows_state_dtype
-    def potential_vorticity(self, q: torch.Tensor) -> torch.Tensor:
-        """Thickness-weighted area-mean PV anomaly [1/s], ``(B,)``: ``sum_i (H_i/H) <q_i>``."""
-        self._check(q)
-        return self._layer_mean(q * self.mask)
-
-    @follows_state_dtype
-    def energy_tendency(self, q: torch.Tensor) -> tuple:
-        """``(dE/dt, scale)``: ``dE/dt = -sum_i (H_i/H) <psi_i dq_i/dt>`` [m^2/s^3] and the same sum
-        of absolute values (the round-off scale of the sum), each ``(B,)``."""
-        terms = -self.streamfunction(q) * self.forward(0.0, q)
-        return self._layer_mean(terms), self._layer_mean(terms.abs())
 
     def extra_repr(self) -> str:
         return f"nlayers={self.nlayers}, boundary={self.grid.boundary!r}, spectral={self.spectral}"

@@ -50,15 +50,8 @@ VERTICAL = ("mode1", "barotropic", "surface")
 Vertical = Union[str, Sequence[float]]
 
 
-def _stretching(model: QG) -> torch.Tensor:
-    """The model's stretching matrix ``S`` ``(N, N)`` [1/m^2] (a learnable ``Ld`` read live)."""
-    if getattr(model, "_learn_Ld", False):
-        return -(1.0 / model.p("Ld") ** 2).view(1, 1)
-    return model.S
-
-
 def _f0(model: QG, f0: Optional[float]) -> float:
-    f0 = model.grid.f0 if f0 is None else check_real("f0", f0)
+    f0 = getattr(model, "f0", model.grid.f0) if f0 is None else check_real("f0", f0)
     if f0 == 0.0:
         raise ValueError("f0 must be nonzero for SSH <-> QG streamfunction (give the f0 of the QG model)")
     return f0
@@ -78,7 +71,7 @@ def vertical_weights(model: QG, vertical: Vertical = "mode1") -> torch.Tensor:
         return torch.ones(N, **kw)
     if vertical == "surface":
         return torch.zeros(N, **kw).index_fill_(0, torch.tensor([0], device=kw["device"]), 1.0)
-    modes = VerticalModes(_stretching(model).detach().cpu().numpy(), model.H or [1.0] * N, **kw)
+    modes = VerticalModes(model.stretching().detach().cpu().numpy(), model.H or [1.0] * N, **kw)
     baroclinic = torch.nonzero(modes.kappa2 > 0).flatten()
     P = modes.P[:, int(baroclinic[0])]
     if abs(float(P[0])) <= 1e-12 * float(P.abs().max()):
@@ -90,9 +83,9 @@ def _remove_unrepresentable_mean(psi: torch.Tensor, model: QG) -> torch.Tensor:
     """Periodic grids: drop the spatial mean of the zero-deformation-radius modes (module docstring)."""
     if not model.grid.periodic:
         return psi * model.grid.mask("corner").to(psi)
-    S = _stretching(model)
+    S = model.stretching()
     if model.nlayers == 1:
-        return psi - psi.mean((-2, -1), keepdim=True) if float(S.abs().max()) == 0 else psi
+        return psi - psi.mean((-2, -1), keepdim=True) if float(S.detach().abs().max()) == 0 else psi
     modes = VerticalModes(S.detach().cpu().numpy(), model.H or [1.0] * model.nlayers, dtype=psi.dtype,
                           device=psi.device)
     free = (modes.kappa2 == 0).to(psi.dtype).view(-1, 1, 1)
@@ -116,8 +109,8 @@ def ssh_to_qg_state(
         g: gravity [m/s^2].
         vertical: structure of the layers below the surface (N >= 2): ``"mode1"``,
             ``"barotropic"``, ``"surface"`` or N weights.
-        f0: Coriolis parameter [1/s] of ``psi_1 = g eta / f0``; default ``model.grid.f0``
-            (give the ``f0`` the model was built with if it differs).
+        f0: Coriolis parameter [1/s] of ``psi_1 = g eta / f0``; default ``model.f0`` (the model's
+            own, which defaults to ``grid.f0``).
     Returns:
         ``psi`` [m^2/s] and ``q`` [1/s], each ``(B, N, ny, nx)`` at the corners, with
         ``model.streamfunction(q) == psi`` to round-off (walls: ``psi = q = 0``).
@@ -136,7 +129,7 @@ def ssh_to_qg_state(
         eta = center_to_corner(eta, grid)
     w = vertical_weights(model, vertical).view(-1, 1, 1)
     psi = _remove_unrepresentable_mean((g / _f0(model, f0)) * eta * w, model)
-    q = model._laplacian(psi) + torch.einsum("ij,bjyx->biyx", _stretching(model).to(psi), psi)
+    q = model.laplacian(psi) + torch.einsum("ij,bjyx->biyx", model.stretching().to(psi), psi)
     if not grid.periodic:
         q = q * grid.mask("corner").to(q)
     return psi, q

@@ -283,8 +283,8 @@ class ShallowWater(nn.Module):
         if state is not None:
             self._check(state)
             if self.nonlinear:
-                H = H + max(float(state[:, 0].max()), 0.0)
-                speed_extra = float(state[:, 1:].abs().max())
+                H = H + max(float(state[:, 0].detach().max()), 0.0)
+                speed_extra = float(state[:, 1:].detach().abs().max())
         inv = math.sqrt(1.0 / self.grid.dx**2 + 1.0 / self.grid.dy**2)
         c_max = courant_limit(method)
         dt_wave = c_max / ((math.sqrt(g * H) + speed_extra) * inv)

@@ -1,10 +1,10 @@
 """Benchmark: optimal interpolation time and peak memory vs the number of observations, tiled vs dense.
 
 Setup (fixed observation density, so the domain grows with the number of observations ``n``):
-observations uniform in a square lon/lat box of ``n / density`` deg^2 starting at 30 N and in
-a +-10 day window (all within the 2 Lt = 14 day selection of one output time), a 0.25-degree
-output grid over the box, the challenge covariance (Lx = Ly = 1 deg, Lt = 7 days, noise 0.05),
-one output time. ``tiled``: ``--tile`` cells per tile side, margin 3 L; ``dense``: one solve
+observations uniform in a square x/y box of ``n / density`` "deg^2" (1 deg = 111.2 km, so any
+``n`` fits; a lon/lat box would leave the globe) and in a +-10 day window (all within the
+2 Lt = 14 day selection of one output time), a closed output grid of 27.8 km (0.25 deg) cells,
+the challenge covariance (Lx = Ly = 111.2 km = 1 deg, Lt = 7 days, noise 0.05), one output time. ``tiled``: ``--tile`` cells per tile side, margin 3 L; ``dense``: one solve
 with every observation, run only up to ``--dense-max`` (its ``n x n`` matrix is ``8 n^2``
 bytes: 3.2 GB at 2e4).
 
@@ -39,20 +39,20 @@ import numpy as np
 
 
 def _problem(n: int, density: float, seed: int = 0):
+    from hybridocean.estimation.oi import DEGREE_M
     from hybridocean.observations import Observations
     from physics.grid import Grid
 
-    side = float(np.sqrt(n / density))
+    side = float(np.sqrt(n / density))  # degrees (of DEGREE_M = 111.2 km)
     ncell = max(4, int(round(side / 0.25)))
-    lon = 300.0 + (np.arange(ncell) + 0.5) * 0.25
-    lat = 30.0 + (np.arange(ncell) + 0.5) * 0.25
+    dx = DEGREE_M / 4
     rng = np.random.default_rng(seed)
     t0 = np.datetime64("2020-01-10T00:00:00", "ns")
     dt = rng.uniform(-10, 10, n) * 86400.0
     obs = Observations.from_arrays(
         time=t0 + (dt * 1e9).astype("timedelta64[ns]"), ssh=rng.normal(0, 0.1, n), platform="bench",
-        longitude=rng.uniform(300.0, 300.0 + ncell * 0.25, n), latitude=rng.uniform(30.0, 30.0 + ncell * 0.25, n))
-    return obs, Grid.from_lonlat(lon, lat), np.array([t0])
+        x=rng.uniform(0.0, ncell * dx, n), y=rng.uniform(0.0, ncell * dx, n))
+    return obs, Grid(ncell, ncell, dx=dx, dy=dx, boundary="closed", f0=1e-4), np.array([t0])
 
 
 def worker(solver: str, n: int, args) -> dict:

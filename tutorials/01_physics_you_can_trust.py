@@ -167,9 +167,11 @@ for ax, (x, y, f, title) in zip(axes, panels):
     vmax = float(f.abs().max())
     im = ax.pcolormesh(x, y, f.numpy(), cmap="RdBu_r", vmin=-vmax, vmax=vmax, shading="auto")
     q = slice(1, None, max(1, n // 10))
-    if "adjusted" in title:
-        ax.quiver(xc[q], yc[q], op.avg_forward(mean[1], grid, "x")[q, q].numpy(),
-                  op.avg_forward(mean[2], grid, "y")[q, q].numpy(), color="k", width=0.004)
+    if "adjusted" in title:  # velocities at the centres; the longest arrow spans 3 cells
+        uc, vc = op.avg_forward(mean[1], grid, "x").numpy(), op.avg_forward(mean[2], grid, "y").numpy()
+        speed = float(np.hypot(uc, vc).max())
+        ax.quiver(xc[q], yc[q], uc[q, q], vc[q, q], color="k", angles="xy", scale_units="xy",
+                  scale=speed / (3 * grid.dx / 1e3))
     ax.set_aspect("equal")
     ax.set_title(title, fontsize=9)
     ax.set_xlabel("x [km]")

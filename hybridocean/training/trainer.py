@@ -38,12 +38,64 @@ class NonFiniteLossError(FloatingPointError):
     """Training produced a NaN/Inf loss (or the solver's step size underflowed); names the iteration."""
 
 
+def _to(module: torch.nn.Module, device: torch.device, dtype: torch.dtype) -> torch.nn.Module:
+    """``module`` on ``device`` with its real floating tensors in ``dtype``; complex buffers (the
+    ``ik``/``il`` of a spectral :class:`physics.qg.QG`) keep their dtype: ``nn.Module.to(dtype=float64)``
+    casts complex tensors to the real dtype too, silently dropping their imaginary part."""
+    return module._apply(lambda t: t.to(device=device, dtype=dtype if t.is_floating_point() else None))
+
+
+class TrajectoryTask:
+    """The default data-fit term of :class:`AphynityTrainer`: full-state trajectories.
+
+    A *task* tells the trainer what a data set is and how it is fitted, so that the trainer
+    (adaptive lambda, checkpoints, exact resume, NaN stops, model selection, progress bar) is
+    reused unchanged with another ``L_traj`` (e.g. the observation-only loss of the learned
+    estimator, :mod:`hybridocean.estimation.obs_training`). A task provides:
+
+    * ``module``: an extra ``nn.Module`` trained jointly with the model (e.g. an encoder), or
+      ``None``; its parameters join the optimizer and its state the checkpoints;
+    * ``prepare(trainer, data, name)``: the data set checked and moved to the trainer's
+      device/dtype; it must support ``len(data)`` and ``data.subset(index)`` (mini-batches);
+    * ``terms(trainer, batch) -> (L_traj, mean ||F_a||^2)`` with gradient;
+    * ``data_loss(trainer, batch) -> float``: ``L_traj`` without gradient (the lambda update);
+    * ``validation_loss(trainer, data) -> float``: the model-selection score (lower is better).
+
+    Here: ``L_traj = mean (X_pred - X)^2`` of the forecast from each trajectory's first state
+    (``(N, T, *state)`` :class:`Trajectories`), ``||F_a||`` on the data states, validation =
+    :meth:`AphynityTrainer.evaluate`'s ``mse``.
+    """
+
+    module = None
+
+    def prepare(self, trainer: "AphynityTrainer", data: Trajectories, name: str) -> Trajectories:
+        if not isinstance(data, Trajectories):
+            raise TypeError(f"{name} must be a Trajectories, got {type(data).__name__}")
+        data = data.to(device=trainer.device, dtype=trainer.dtype)
+        trainer.model._check_state(data.x[:1, 0])
+        return data
+
+    def terms(self, trainer: "AphynityTrainer", batch: Trajectories) -> tuple:
+        pred = trainer.forecast(batch.x[:, 0], batch.t)
+        l_traj = trajectory_loss(pred, batch.x)
+        fa2 = augmentation_norm2(trainer.model, batch.x, relative=trainer.config.fa_norm == "relative")
+        return l_traj, fa2
+
+    def data_loss(self, trainer: "AphynityTrainer", batch: Trajectories) -> float:
+        return float(trajectory_loss(trainer.forecast(batch.x[:, 0], batch.t, grad=False), batch.x))
+
+    def validation_loss(self, trainer: "AphynityTrainer", data: Trajectories) -> float:
+        return trainer.evaluate(data, _prepared=True)["mse"]
+
+
 class AphynityTrainer:
     """Trains a :class:`HybridModel` with the APHYNITY objective (or plain joint training).
 
     Args:
         model: the hybrid vector field; moved to ``config.device``/``config.dtype``.
         config: :class:`AphynityConfig`.
+        task: the data-fit term (default :class:`TrajectoryTask`: full-state trajectories); see
+            :class:`TrajectoryTask` for the interface a task provides.
 
     Attributes:
         lam: the current Lagrange multiplier lambda.
@@ -51,7 +103,7 @@ class AphynityTrainer:
         optimizer: Adam over every parameter of ``model`` that requires grad (lr ``tau1``).
     """
 
-    def __init__(self, model: HybridModel, config: AphynityConfig) -> None:
+    def __init__(self, model: HybridModel, config: AphynityConfig, task: Optional[TrajectoryTask] = None) -> None:
         if not isinstance(model, HybridModel):
             raise TypeError(f"model must be a HybridModel, got {type(model).__name__}")
         if not isinstance(config, AphynityConfig):
@@ -64,8 +116,14 @@ class AphynityTrainer:
         self.config = config
         self.device = torch.device(config.device)
         self.dtype = config.torch_dtype
-        self.model = model.to(device=self.device, dtype=self.dtype)
-        params = [p for p in self.model.parameters() if p.requires_grad]
+        self.model = _to(model, self.device, self.dtype)
+        self.task = TrajectoryTask() if task is None else task
+        self.extra = getattr(self.task, "module", None)
+        if self.extra is not None:
+            if not isinstance(self.extra, torch.nn.Module):
+                raise TypeError(f"task.module must be an nn.Module or None, got {type(self.extra).__name__}")
+            _to(self.extra, self.device, self.dtype)
+        params = [p for p in self._modules_parameters() if p.requires_grad]
         if not params:
             raise ValueError("model has no learnable parameter (nothing to train)")
         self.optimizer = torch.optim.Adam(params, lr=config.tau1, betas=(0.9, 0.999))
@@ -76,6 +134,12 @@ class AphynityTrainer:
         self.iteration = 0
         self.history = History()
         self._best_state: Optional[dict] = None
+        self._best_extra: Optional[dict] = None
+
+    def _modules_parameters(self) -> list:
+        """Parameters of the model, then of the task's module (if any)."""
+        extra = [] if self.extra is None else list(self.extra.parameters())
+        return list(self.model.parameters()) + extra
 
     # ------------------------------------------------------------------ forecasts and losses
     def forecast(self, x0: torch.Tensor, t: torch.Tensor, grad: bool = True) -> torch.Tensor:
@@ -86,18 +150,11 @@ class AphynityTrainer:
         return odeint(self.model, x0, t, **kw)
 
     def _terms(self, batch: Trajectories) -> tuple:
-        pred = self.forecast(batch.x[:, 0], batch.t)
-        l_traj = trajectory_loss(pred, batch.x)
-        fa2 = augmentation_norm2(self.model, batch.x, relative=self.config.fa_norm == "relative")
-        return l_traj, fa2
+        return self.task.terms(self, batch)
 
     # ------------------------------------------------------------------ training
     def _prepare(self, data: Trajectories, name: str) -> Trajectories:
-        if not isinstance(data, Trajectories):
-            raise TypeError(f"{name} must be a Trajectories, got {type(data).__name__}")
-        data = data.to(device=self.device, dtype=self.dtype)
-        self.model._check_state(data.x[:1, 0])
-        return data
+        return self.task.prepare(self, data, name)
 
     def _batch_indices(self, iteration: int, n: int) -> torch.Tensor:
         """Trajectories of outer iteration ``iteration`` (1-based): a function of (seed, epoch) only,
@@ -117,9 +174,14 @@ class AphynityTrainer:
 
     @contextlib.contextmanager
     def _solver_guard(self, inner: int) -> Iterator[None]:
-        """Turn torchdiffeq's step-size underflow (what a NaN field produces) into NonFiniteLossError."""
+        """Turn torchdiffeq's step-size underflow (what a NaN field produces), or a task's
+        ``FloatingPointError`` (e.g. a non-finite encoded state), into NonFiniteLossError."""
         try:
             yield
+        except NonFiniteLossError:
+            raise
+        except FloatingPointError as err:
+            raise self._fail(f"non-finite value ({err})", inner) from err
         except AssertionError as err:
             if "underflow" in str(err):
                 raise self._fail(f"ODE solver failure ({err})", inner) from err
@@ -159,12 +221,12 @@ class AphynityTrainer:
                     raise self._fail(f"non-finite loss ({float(loss.detach())})", s)
                 loss.backward()  # the adjoint's backward solve can underflow too
             if cfg.grad_clip is not None:
-                torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
+                torch.nn.utils.clip_grad_norm_(self._modules_parameters(), cfg.grad_clip)
             self.optimizer.step()
         if min_norm:
             if cfg.lambda_update == "updated":
                 with torch.no_grad(), self._solver_guard(cfg.n_iter - 1):
-                    l_new = float(trajectory_loss(self.forecast(batch.x[:, 0], batch.t, grad=False), batch.x))
+                    l_new = self.task.data_loss(self, batch)
             else:
                 l_new = float(l_traj.detach())
             if not math.isfinite(l_new):
@@ -186,6 +248,7 @@ class AphynityTrainer:
             "best_state": self._best_state,
             "rng": rng_states(),
             "config": self.config.to_dict(),
+            **({} if self.extra is None else {"task_module": self.extra.state_dict(), "best_task_module": self._best_extra}),
         }
 
     def save(self, path: Optional[Union[str, Path]] = None) -> Path:
@@ -210,10 +273,15 @@ class AphynityTrainer:
         self.iteration = int(st["iteration"])
         self.history = History.from_dict(st["history"])
         self._best_state = st["best_state"]
+        if self.extra is not None:
+            if "task_module" not in st:
+                raise ValueError(f"checkpoint {path} holds no state of the task's module (written by another task?)")
+            self.extra.load_state_dict(st["task_module"])
+            self._best_extra = st["best_task_module"]
         set_rng_states(st["rng"])
 
     def _validate(self, val: Trajectories) -> None:
-        mse = self.evaluate(val, _prepared=True)["mse"]
+        mse = self.task.validation_loss(self, val)
         self.history.val_iteration.append(self.iteration)
         self.history.val_mse.append(mse)
         best = self.history.best_val_mse
@@ -221,6 +289,8 @@ class AphynityTrainer:
             self.history.best_val_mse = mse
             self.history.best_iteration = self.iteration
             self._best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+            if self.extra is not None:
+                self._best_extra = {k: v.detach().clone() for k, v in self.extra.state_dict().items()}
 
     def fit(
         self,
@@ -232,7 +302,8 @@ class AphynityTrainer:
         """Train; return the :class:`History`.
 
         Args:
-            train: training trajectories ``(N, T, *state)``; mini-batches of whole trajectories.
+            train: training trajectories ``(N, T, *state)``; mini-batches of whole trajectories
+                (or the data set of the trainer's ``task``, e.g. observation windows).
             val: validation trajectories for model selection (the best-validation parameters are
                 restored at the end); ``None`` keeps the last parameters. Test data never enters.
             resume: a checkpoint file (or its folder) to continue from; the continued run follows
@@ -276,6 +347,8 @@ class AphynityTrainer:
             bar.close()
         if self._best_state is not None:
             self.model.load_state_dict(self._best_state)
+            if self.extra is not None and self._best_extra is not None:
+                self.extra.load_state_dict(self._best_extra)
         return self.history
 
     # ------------------------------------------------------------------ evaluation
@@ -308,4 +381,4 @@ class AphynityTrainer:
         }
 
 
-__all__ = ["AphynityTrainer", "NonFiniteLossError"]
+__all__ = ["AphynityTrainer", "NonFiniteLossError", "TrajectoryTask"]
