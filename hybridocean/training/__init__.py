@@ -11,12 +11,13 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .config import AphynityConfig, IntegratorConfig
 from .history import History
 from .objective import augmentation_norm2, lagrangian, trajectory_loss
-from .trainer import AphynityTrainer, NonFiniteLossError
+from .trainer import AphynityTrainer, NonFiniteLossError, TrajectoryTask
 
 __all__ = [
     "AphynityConfig",
     "IntegratorConfig",
     "AphynityTrainer",
+    "TrajectoryTask",
     "History",
     "NonFiniteLossError",
     "augmentation_norm2",
