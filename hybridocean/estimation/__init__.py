@@ -10,25 +10,37 @@ the learned estimator of Ayed et al. trained through observed SSH only (:mod:`.l
 
 Layer: imports :mod:`physics`, :mod:`hybridocean.io`, :mod:`hybridocean.observations`,
 :mod:`hybridocean.metrics`; never the CLI.
+
+The exports are lazy (PEP 562, :func:`hybridocean._lazy.lazy_exports`): ``from
+hybridocean.estimation import X`` imports only the submodule defining ``X``, so importing
+``hybridocean.estimation.cli`` (when ``hybridocean --help`` builds its parser) stays light.
 """
-from .base import (SSH_NAMES, VELOCITY_KINDS, EstimationInputs, Estimator, estimate_dataset, geostrophic_currents,
-                   prepare_inputs, write_estimate)
-from .geostrophic import Geostrophic, harmonic_fill
-from .cyclogeostrophic import (Cyclogeostrophic, CyclogeostrophyError, CyclogeostrophyWarning,
-                               cyclogeostrophic_velocities)
-from .oi import OptimalInterpolation
-from .background import GaussianCovariance
-from .fourdvar import WindowProblem, WindowResult
-from .fourdvar_windows import FourDVar
-from .learned import LearnedEstimator
+from hybridocean._lazy import lazy_exports
 
-#: The classical estimators by the short name written to ``attrs["method"]`` (for the CLI).
-ESTIMATORS = {cls.method: cls for cls in (Geostrophic, Cyclogeostrophic, OptimalInterpolation)}
+#: submodule -> the public names this package re-exports from it.
+_EXPORTS = {
+    "base": ("Estimator", "EstimationInputs", "prepare_inputs", "estimate_dataset", "write_estimate",
+             "geostrophic_currents", "SSH_NAMES", "VELOCITY_KINDS"),
+    "geostrophic": ("Geostrophic", "harmonic_fill"),
+    "cyclogeostrophic": ("Cyclogeostrophic", "cyclogeostrophic_velocities", "CyclogeostrophyError",
+                         "CyclogeostrophyWarning"),
+    "oi": ("OptimalInterpolation",),
+    "background": ("GaussianCovariance",),
+    "fourdvar": ("WindowProblem", "WindowResult"),
+    "fourdvar_windows": ("FourDVar",),
+    "learned": ("LearnedEstimator",),
+}
 
-__all__ = [
-    "Estimator", "EstimationInputs", "prepare_inputs", "estimate_dataset", "write_estimate",
-    "geostrophic_currents", "SSH_NAMES", "VELOCITY_KINDS", "ESTIMATORS",
-    "Geostrophic", "harmonic_fill", "Cyclogeostrophic", "cyclogeostrophic_velocities", "CyclogeostrophyError",
-    "CyclogeostrophyWarning", "OptimalInterpolation", "GaussianCovariance", "WindowProblem", "WindowResult",
-    "FourDVar", "LearnedEstimator",
-]
+
+def _estimators() -> dict:
+    """:data:`ESTIMATORS`: the classical estimators by the short name written to ``attrs["method"]``."""
+    from .cyclogeostrophic import Cyclogeostrophic
+    from .geostrophic import Geostrophic
+    from .oi import OptimalInterpolation
+
+    return {cls.method: cls for cls in (Geostrophic, Cyclogeostrophic, OptimalInterpolation)}
+
+
+#: ESTIMATORS (built on first access, see :func:`_estimators`): the classical estimators by the
+#: short name written to ``attrs["method"]`` (for the CLI).
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS, computed={"ESTIMATORS": _estimators})
