@@ -12,19 +12,19 @@ from typing import Dict, Optional, Tuple
 import numpy as np
 import torch
 
-from physics.grid import EARTH_RADIUS, Grid
+from hybridocean.observations.orbits import great_circle_distance
+from physics.grid import Grid
 
 from .alongtrack import (LENGTH_SCALE_KM, MIN_DAILY_COUNT, AlongTrackPSD, AlongTrackRMSE, Segments,
                          alongtrack_psd_score, alongtrack_rmse_scores, alongtrack_segments, _seconds)
 
 
 def _spacing_km(a: np.ndarray, b: np.ndarray, lonlat: bool) -> np.ndarray:
-    """Distance [km] between consecutive points: great circle (haversine, R = 6371 km) for
-    (lon, lat) in degrees, Euclidean for (x, y) in metres."""
+    """Distance [km] between consecutive points: great circle
+    (:func:`hybridocean.observations.orbits.great_circle_distance`) for (lon, lat) in degrees,
+    Euclidean for (x, y) in metres."""
     if lonlat:
-        lon, lat = np.radians(a), np.radians(b)
-        h = np.sin(np.diff(lat) / 2) ** 2 + np.cos(lat[:-1]) * np.cos(lat[1:]) * np.sin(np.diff(lon) / 2) ** 2
-        return 2 * EARTH_RADIUS * np.arcsin(np.sqrt(np.clip(h, 0, 1))) / 1e3
+        return great_circle_distance(a[:-1], b[:-1], a[1:], b[1:]) / 1e3
     return np.hypot(np.diff(a), np.diff(b)) / 1e3
 
 

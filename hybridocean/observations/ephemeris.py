@@ -19,6 +19,8 @@ import numpy as np
 from scipy.interpolate import CubicSpline
 from scipy.optimize import least_squares
 
+from physics.grid import EARTH_RADIUS
+
 from .orbits import OrbitParameters, RepeatOrbit, great_circle_distance, wrap_longitude
 
 PathLike = Union[str, os.PathLike]
@@ -134,7 +136,7 @@ def _residuals(orbit, eph: Ephemeris, t: np.ndarray) -> np.ndarray:
     # local east/north offsets on the sphere [m]
     dlon = np.radians(wrap_longitude(lon - le)) * np.cos(np.radians(la))
     dlat = np.radians(lat - la)
-    return 6.371e6 * np.concatenate([dlon, dlat])
+    return EARTH_RADIUS * np.concatenate([dlon, dlat])
 
 
 def fit_repeat_orbit(params: OrbitParameters, eph: Ephemeris, n_fit: int = 4000) -> RepeatOrbit:

@@ -92,18 +92,16 @@ def field_times_seconds(
 def grid_lonlat(grid: Grid, loc: str) -> Tuple[np.ndarray, np.ndarray]:
     """1-D longitudes ``(nx,)`` and latitudes ``(ny,)`` [degrees] of location ``loc`` of a lon/lat grid.
 
-    The cell-centre ``grid.lon``/``grid.lat`` shifted by the half-cell offsets of ``loc``
-    (:func:`location_offsets`: ``u``: -dlon/2, ``v``: -dlat/2, ``corner``: both), in float64
-    whatever the grid's dtype; equal to ``grid.lonlat(loc)`` of a float64 grid (tested).
+    :meth:`physics.grid.Grid.lonlat` (where the staggering is defined) in float64 whatever the
+    grid's dtype, as numpy arrays.
     """
     if grid.lon is None or grid.lat is None:
         raise ValueError(
             "grid has no lon/lat (build it with Grid.from_lonlat) but the observations are in "
             "longitude/latitude; give x/y observations or a lon/lat grid"
         )
-    ox, oy = location_offsets(grid, loc)
-    dlon, dlat = grid.lon[1] - grid.lon[0], grid.lat[1] - grid.lat[0]
-    return grid.lon + (ox - 0.5) * dlon, grid.lat + (oy - 0.5) * dlat
+    lon, lat = grid.to(device="cpu", dtype=torch.float64).lonlat(loc)
+    return lon.numpy(), lat.numpy()
 
 
 def _axis(f: np.ndarray, n: int, periodic: bool) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
