@@ -36,7 +36,8 @@ from typing import Union
 import torch
 import torch.nn.functional as F
 
-from ._checks import check_field, check_int
+from . import operators as op
+from ._checks import check_field, check_int, check_nonnegative
 from .elliptic import apply_inverse, helmholtz_multiplier
 from .grid import Grid, require_grid
 from .spectral import dst1_2d
@@ -66,10 +67,8 @@ def masked_helmholtz_operator(psi: torch.Tensor, grid: Grid, corner_mask: torch.
     ``masked_helmholtz_operator(solve(q)) - m q`` is 0 to round-off.
     """
     m = corner_mask.to(psi.dtype)
-    p = F.pad((psi * m).reshape((-1, 1) + psi.shape[-2:]), (1, 1, 1, 1)).reshape(psi.shape[:-2] + (grid.ny + 2, grid.nx + 2))
-    c = p[..., 1:-1, 1:-1]
-    lap = (p[..., 1:-1, 2:] + p[..., 1:-1, :-2] - 2 * c) / grid.dx**2 + (p[..., 2:, 1:-1] + p[..., :-2, 1:-1] - 2 * c) / grid.dy**2
-    return m * (lap - kappa2 * c)
+    pm = psi * m  # zero on land and on the stored walls, so zero ghosts close the stencil
+    return m * (op.laplacian(pm, grid, "zero", loc="corner") - kappa2 * pm)
 
 
 def capacitance_solve(q: torch.Tensor, grid: Grid, multiplier: torch.Tensor, corner_mask: torch.Tensor,
@@ -130,9 +129,7 @@ class CapacitanceSolver:
                 raise ValueError("kappa2 must be >= 0 (inverse squared length, 1/m^2)")
             k64 = kappa2.detach().to(dtype=torch.float64, device=grid.device)
         else:
-            if not kappa2 >= 0:
-                raise ValueError(f"kappa2 must be >= 0 (inverse squared length, 1/m^2), got {kappa2!r}")
-            k64 = float(kappa2)
+            k64 = check_nonnegative("kappa2", kappa2)
         self.grid, self.mask = grid, mask
         self.coast = coast_points(mask)
         g64 = grid.to(dtype=torch.float64)
@@ -152,9 +149,8 @@ class CapacitanceSolver:
         """
         P = self.coast.numel()
         lead = mult64.shape[:-2]
-        negC = torch.zeros(lead + (P, P), dtype=torch.float64, device=g64.device)
         if P == 0:
-            return negC
+            return torch.zeros(lead + (0, 0), dtype=torch.float64, device=g64.device)
         ny, nx = g64.ny, g64.nx
         ja = torch.div(self.coast, nx, rounding_mode="floor").to(torch.float64)
         ia = (self.coast % nx).to(torch.float64)
@@ -171,6 +167,7 @@ class CapacitanceSolver:
             negC = torch.cat(cols, 0).movedim(0, -1)
             return torch.linalg.cholesky(0.5 * (negC + negC.transpose(-1, -2)))
         rows = max(1, chunk // max(1, nx // 64))
+        negC = torch.zeros(lead + (P, P), dtype=torch.float64, device=g64.device)
         for n0 in range(0, ny, rows):
             B = (sy[:, n0:n0 + rows, None] * sx[:, None, :]).flatten(1)  # (P, rows nx)
             Wb = W[..., n0:n0 + rows, :].flatten(-2).unsqueeze(-2)  # (K.., 1, rows nx)

@@ -28,6 +28,7 @@ from typing import Any, Optional
 import numpy as np
 import torch
 
+from ._checks import check_real
 from .grid import Grid
 
 
@@ -54,8 +55,7 @@ def ocean_mask_from_field(field: Any, fill_value: Optional[float] = None) -> tor
         raise ValueError(f"field must be at least 2-D (..., ny, nx), got shape {tuple(field.shape)}")
     ocean = torch.isfinite(field) if field.is_floating_point() else torch.ones_like(field, dtype=torch.bool)
     if fill_value is not None:
-        if not isinstance(fill_value, (int, float)) or isinstance(fill_value, bool):
-            raise TypeError(f"fill_value must be a real number or None, got {type(fill_value).__name__}")
+        fill_value = check_real("fill_value", fill_value)  # numpy scalars (netCDF _FillValue) too
         ocean = ocean & (field != fill_value)
     return ocean
 

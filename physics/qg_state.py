@@ -51,7 +51,7 @@ Vertical = Union[str, Sequence[float]]
 
 
 def _f0(model: QG, f0: Optional[float]) -> float:
-    f0 = getattr(model, "f0", model.grid.f0) if f0 is None else check_real("f0", f0)
+    f0 = model.f0 if f0 is None else check_real("f0", f0)
     if f0 == 0.0:
         raise ValueError("f0 must be nonzero for SSH <-> QG streamfunction (give the f0 of the QG model)")
     return f0
@@ -82,7 +82,7 @@ def vertical_weights(model: QG, vertical: Vertical = "mode1") -> torch.Tensor:
 def _remove_unrepresentable_mean(psi: torch.Tensor, model: QG) -> torch.Tensor:
     """Periodic grids: drop the spatial mean of the zero-deformation-radius modes (module docstring)."""
     if not model.grid.periodic:
-        return psi * model.grid.mask("corner").to(psi)
+        return psi * model.mask.to(psi)  # the model's corner mask: walls, and land with mask=
     S = model.stretching()
     if model.nlayers == 1:
         return psi - psi.mean((-2, -1), keepdim=True) if float(S.detach().abs().max()) == 0 else psi
@@ -131,7 +131,7 @@ def ssh_to_qg_state(
     psi = _remove_unrepresentable_mean((g / _f0(model, f0)) * eta * w, model)
     q = model.laplacian(psi) + torch.einsum("ij,bjyx->biyx", model.stretching().to(psi), psi)
     if not grid.periodic:
-        q = q * grid.mask("corner").to(q)
+        q = q * model.mask.to(q)
     return psi, q
 
 

@@ -133,7 +133,7 @@ def test_bad_input():
         CapacitanceSolver(g, torch.ones(8, 6))
     with pytest.raises(ValueError, match="no ocean corner"):
         CapacitanceSolver(g, torch.zeros(6, 8))
-    with pytest.raises(ValueError, match="kappa2 must be >= 0"):
+    with pytest.raises(ValueError, match="kappa2 must be a finite number >= 0"):
         CapacitanceSolver(g, torch.ones(6, 8), -1.0)
     with pytest.raises(ValueError, match="q must have trailing shape"):
         CapacitanceSolver(g, torch.ones(6, 8)).solve(torch.zeros(6, 7))

@@ -133,7 +133,10 @@ def test_float32_state_on_a_masked_model():
     model = QG(g, mask=peninsula_basin(g.ny, g.nx))
     q = _q(model).float()
     assert model(0.0, q).dtype == torch.float32
-    torch.testing.assert_close(model(0.0, q).double(), model(0.0, q.double()), rtol=1e-3, atol=1e-3 * 1e-10)
+    a, b = model(0.0, q).double(), model(0.0, q.double())
+    # float32 round-off of the masked inversion and stencils: measured 4.9e-7 of max|dq/dt|; the
+    # same 1e-5-of-max bound as tests/physics/test_dtype_device.py (~100x float32 eps)
+    assert float((a - b).abs().max()) <= 1e-5 * float(b.abs().max())
 
 
 def test_bad_masks_raise():

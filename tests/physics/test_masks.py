@@ -50,6 +50,8 @@ def test_mask_from_fill_values_and_nan():
     ssh[0, 1] = np.nan
     ssh[2, 3] = -9999.0
     m = ocean_mask_from_field(ssh, fill_value=-9999.0)
+    # a netCDF _FillValue arrives as a numpy scalar
+    assert torch.equal(ocean_mask_from_field(ssh, fill_value=np.float32(-9999.0)), m)
     expect = np.ones((3, 4), bool)
     expect[0, 1] = expect[2, 3] = False
     assert torch.equal(m, torch.as_tensor(expect))

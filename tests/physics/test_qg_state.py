@@ -148,3 +148,17 @@ def test_bad_input():
     closed = QG(grid_of("closed"), H=[500.0, 2000.0], g_prime=[0.02])  # no mean to remove
     psi, _ = ssh_to_qg_state(eta, closed, vertical=[1.0, 0.3])  # explicit weights
     assert torch.allclose(psi[:, 1], 0.3 * psi[:, 0], rtol=1e-12, atol=1e-12 * float(psi.abs().max()))
+
+
+def test_masked_model_state_is_zero_on_land_and_inverts_to_round_off():
+    # A QG with land (mask=): psi and q must vanish on every land corner, as the model's own
+    # inversion imposes, so that model.streamfunction(q) == psi (capacitance solve: round-off,
+    # 1e-12 of max|psi|). Before the fix the walls' mask was used: the error was O(psi) on land.
+    from _land import peninsula_basin
+
+    grid = grid_of("closed")
+    model = QG(grid, Ld=4e4, mask=peninsula_basin(grid.ny, grid.nx))
+    psi, q = ssh_to_qg_state(eddy_ssh(grid), model, g=G)
+    land = model.mask == 0
+    assert float(psi[..., land].abs().max()) == 0 and float(q[..., land].abs().max()) == 0
+    assert float((model.streamfunction(q) - psi).abs().max()) < 1e-12 * float(psi.abs().max())
