@@ -12,6 +12,7 @@ from typing import Dict, Optional, Tuple
 import numpy as np
 import torch
 
+from hybridocean.observations import ObservationOperator, Observations
 from hybridocean.observations.orbits import great_circle_distance
 from physics.grid import Grid
 
@@ -94,10 +95,6 @@ def score_on_tracks(estimate_map, grid: Grid, times, holdout_obs, *, loc: str = 
 
     Raises ``ValueError`` if no held-out point lies inside the grid and time window.
     """
-    try:
-        from hybridocean.observations import ObservationOperator, Observations
-    except ImportError as exc:  # pragma: no cover - only while the observations package is missing
-        raise ImportError("score_on_tracks needs hybridocean.observations (ObservationOperator)") from exc
     if not isinstance(holdout_obs, Observations):
         raise TypeError(f"holdout_obs must be hybridocean.observations.Observations, got {type(holdout_obs).__name__}")
     fields = estimate_map.values if hasattr(estimate_map, "dims") else estimate_map

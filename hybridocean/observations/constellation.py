@@ -62,7 +62,11 @@ PLATFORMS: Dict[str, Tuple[str, List[Tuple[str, str]]]] = {
 
 
 def as_datetime(name: str, value) -> np.datetime64:
-    """``value`` (datetime64, ``datetime`` or ISO string such as ``"2019-01-01"``) as datetime64[ns]."""
+    """``value`` (datetime64, ``datetime`` or ISO string such as ``"2019-01-01"``) as datetime64[ns].
+
+    A bare number is refused (``np.datetime64(86400, "ns")`` would silently mean 1970)."""
+    if isinstance(value, (bool, int, float, np.number)):
+        raise ValueError(f"{name} must be a date/time such as 2019-01-01 or 2019-01-01T12:00, got the number {value!r}")
     try:
         out = np.datetime64(value, "ns") if not isinstance(value, np.datetime64) else value.astype("datetime64[ns]")
     except (TypeError, ValueError):

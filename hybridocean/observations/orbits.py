@@ -49,6 +49,7 @@ from typing import Dict, Optional, Tuple
 
 import numpy as np
 
+from hybridocean.observations.core import normalize_longitude
 from physics.grid import EARTH_RADIUS
 
 SIDEREAL_DAY = 86164.0905  # s, IERS Conventions (2010), Table 1.2
@@ -217,8 +218,8 @@ def geocentric_to_geodetic(lat_c_deg: np.ndarray, radius_m: float) -> np.ndarray
 
 
 def wrap_longitude(lon_deg: np.ndarray) -> np.ndarray:
-    """Longitude in ``[-180, 180)`` degrees."""
-    return (np.asarray(lon_deg, dtype=float) + 180.0) % 360.0 - 180.0
+    """Longitude in ``[-180, 180)`` degrees (:func:`hybridocean.observations.core.normalize_longitude`)."""
+    return normalize_longitude(lon_deg)
 
 
 class RepeatOrbit:
