@@ -57,6 +57,11 @@ CONSTELLATIONS = {
 }
 
 
+
+def _fmt(v, fmt: str) -> str:
+    """A score for the table: ``n/a`` where it could not be computed (None)."""
+    return "n/a" if v is None else v if isinstance(v, str) else format(v, fmt)
+
 def _param(text: str):
     from hybridocean.estimation.cli import _param as parse
 
@@ -165,7 +170,7 @@ def main(argv=None) -> int:
             runs.append({**row, "observations": counts, "parameters": json.loads(ds.attrs["parameters"]),
                          "scores": s})
             print(f"{method:17s} {cname:12s} T={row['n_times']} mu={row['mu']:.3f} mu'={row['mu_anomaly']:.3f} "
-                  f"tau_uv={row['tau_uv']:.1f} wall={wall:.2f}s", flush=True)
+                  f"tau_uv={_fmt(row['tau_uv'], '.1f')} wall={wall:.2f}s", flush=True)
             if not args.no_figures:
                 from hybridocean.estimation.figures import draw_ssh_maps
                 from hybridocean.plots import savefig
@@ -190,7 +195,7 @@ def main(argv=None) -> int:
     save_json(summary, out / "bench_estimation_real.json")
     print("\n| method | constellation | n_obs (superobs) | maps | mu | mu' | lambda_x [km] | lambda_x iso [km] | tau_uv | tau_zeta | wall [s] |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    f = lambda v, fmt: "n/a" if v is None else v if isinstance(v, str) else format(v, fmt)  # noqa: E731
+    f = _fmt
     for r in rows:
         print(f"| {r['method']} | {r['constellation']} | {r['n_obs']} ({r['n_superobs']}) | {r['n_times']} | {f(r['mu'], '.3f')} | {f(r['mu_anomaly'], '.3f')} | "
               f"{f(r['lambda_x_km'], '.0f')} | {f(r['lambda_x_iso_km'], '.0f')} | {f(r['tau_uv'], '.1f')} | "

@@ -37,7 +37,7 @@ import torch
 
 from hybridocean.estimation.background import GaussianCovariance
 from hybridocean.estimation.fourdvar import WindowProblem
-from hybridocean.io import atomic_write
+from hybridocean.io import save_json
 from hybridocean.observations import Observations
 from physics.grid import Grid
 from physics.operators import velocity_from_psi
@@ -108,7 +108,6 @@ def main() -> None:
         step = median_time(lambda: integrate_fixed(model, q0, dt, 12, t0=0.0), a.repeat, "qg_step_s") / 12
         CPU["qg_step_s"] /= 12
         CPU["all_steps_s"] = CPU["qg_step_s"] * n_steps
-        vt = torch.zeros(1, a.n, a.n, dtype=torch.float64)
         parts["qg_step_s"] = step
         parts["all_steps_s"] = step * n_steps
         parts["control_transform_s"] = median_time(lambda: P.initial_state(torch.zeros(P.n_control, dtype=torch.float64)), a.repeat, "control_transform_s")
@@ -116,7 +115,6 @@ def main() -> None:
         parts["H_s"] = median_time(lambda: P.H(ssh), a.repeat, "H_s")
         yv = P.H(ssh)
         parts["H_adjoint_s"] = median_time(lambda: P.H.adjoint(yv), a.repeat, "H_adjoint_s")
-        del vt
     parts["backward_s"] = parts["cost_and_gradient_s"] - parts["forward_cost_s"]
     CPU["backward_s"] = CPU["cost_and_gradient_s"] - CPU["forward_cost_s"]
     c0 = time.process_time()
@@ -136,16 +134,15 @@ def main() -> None:
         "torch": torch.__version__, "python": platform.python_version(), "machine": platform.machine(),
         "load_average_1min": os.getloadavg()[0], "cpu_count": os.cpu_count(), "cost_history": res.cost,
     }
-    with atomic_write(out / "bench.json") as tmp:
-        tmp.write_text(json.dumps(summary, indent=2))
+    save_json(summary, out / "bench.json")
     plot(out / "bench.png", res.cost, ssh[0].numpy(), eta_a.numpy(), CPU)
     print(json.dumps({k: v for k, v in summary.items() if k != "cost_history"}, indent=2))
 
 
 def plot(path: Path, cost, truth, analysis, parts) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    from hybridocean.plots import savefig
 
     fig, ax = plt.subplots(1, 5, figsize=(22, 4))
     ax[0].semilogy(cost, "o-")
@@ -160,9 +157,7 @@ def plot(path: Path, cost, truth, analysis, parts) -> None:
     ax[4].barh(keys, [parts[k] for k in keys])
     ax[4].set(xlabel="CPU seconds (median, 1 thread)", title="where one cost+gradient goes")
     fig.tight_layout()
-    with atomic_write(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=90)
-    plt.close(fig)
+    savefig(fig, path, dpi=90)
 
 
 if __name__ == "__main__":

@@ -127,7 +127,10 @@ class LearnedEstimator(Estimator):
         if isinstance(obs, xr.Dataset):
             if "ssh" not in obs or "time" not in obs.dims:
                 raise ValueError(f"{name} must be a gridded view (to_gridded) with 'ssh' on (time, y, x)")
-            return obs, (grid_from_dataset(obs) if grid is None else grid), _as_times(obs["time"].values)
+            t = _as_times(obs["time"].values)
+            if times is not None and not np.array_equal(_as_times(times), t):
+                raise ValueError(f"{name}: the gridded view's times differ from the times given")
+            return obs, (grid_from_dataset(obs) if grid is None else grid), t
         raise TypeError(f"{name} must be Observations or a gridded Dataset, got {type(obs).__name__}")
 
     @staticmethod
@@ -201,6 +204,8 @@ class LearnedEstimator(Estimator):
                 val = build_windows(train, held, self.window, self.horizon, dt, scale)
             else:
                 held, _, tv = self._gridded(val_obs, grid, val_times, "val_obs")
+                if np.intersect1d(tv, t).size:
+                    raise ValueError("val_times must not overlap the training times (held-out days)")
                 if abs(self._spacing(tv, "val_times") - dt) > 1e-6 * dt:
                     raise ValueError("val_times must have the spacing of times")
                 val = build_windows(held, held, self.window, self.horizon, dt, scale)

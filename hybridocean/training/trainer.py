@@ -39,10 +39,18 @@ class NonFiniteLossError(FloatingPointError):
 
 
 def _to(module: torch.nn.Module, device: torch.device, dtype: torch.dtype) -> torch.nn.Module:
-    """``module`` on ``device`` with its real floating tensors in ``dtype``; complex buffers (the
-    ``ik``/``il`` of a spectral :class:`physics.qg.QG`) keep their dtype: ``nn.Module.to(dtype=float64)``
-    casts complex tensors to the real dtype too, silently dropping their imaginary part."""
-    return module._apply(lambda t: t.to(device=device, dtype=dtype if t.is_floating_point() else None))
+    """``module`` on ``device`` with its real floating tensors in ``dtype`` and its complex ones (the
+    ``ik``/``il`` of a spectral :class:`physics.qg.QG`) in the matching complex dtype:
+    ``nn.Module.to(dtype=float64)`` casts complex tensors to the real dtype, silently dropping their
+    imaginary part."""
+    complex_dtype = torch.promote_types(dtype, torch.complex64)
+
+    def cast(t: torch.Tensor) -> torch.Tensor:
+        if t.is_floating_point():
+            return t.to(device=device, dtype=dtype)
+        return t.to(device=device, dtype=complex_dtype if t.is_complex() else None)
+
+    return module._apply(cast)
 
 
 class TrajectoryTask:

@@ -82,7 +82,6 @@ def test_no_balanced_solution_is_reported():
 def test_estimator_on_a_lonlat_grid_and_bad_arguments():
     lon = np.arange(40) * 0.05 + 10.025
     lat = np.arange(40) * 0.05 + 39.025
-    grid = Grid.from_lonlat(lon, lat)
     LO, LA = np.meshgrid(lon, lat)
     d2 = ((LO - 11.0) * np.cos(np.radians(40.0))) ** 2 + (LA - 40.0) ** 2  # degrees^2
     eta = -0.2 * np.exp(-d2 / 0.3**2)  # cyclone of ~33 km

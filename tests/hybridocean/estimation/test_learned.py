@@ -225,3 +225,32 @@ def test_neural_only_variant_fits_observations_with_hidden_regulariser():
         total = task.data_loss(tr, data)
         expect = float(task.misfit(ssh, data)) + 0.5 * float((z[:, 1:] ** 2).mean())
     assert total == pytest.approx(expect, rel=1e-12) and float((z[:, 1:] ** 2).mean()) > 0
+
+
+def test_trainer_casts_spectral_qg_to_float32_consistently():
+    """With ``dtype="float32"`` the complex operators become complex64 (not complex128, which gave a
+    float64 tendency and a dtype crash in the network), so a float32 state gets a float32 tendency
+    equal to the float64 one to float32 round-off (1e-5 of max: ~100x float32 eps)."""
+    from hybridocean.hybrid import HybridModel
+    from hybridocean.networks import ConvResNet
+    from hybridocean.training import AphynityConfig, AphynityTrainer
+
+    qg = QG(qg_grid(), Ld=4e4, spectral=True)
+    q = 1e-5 * torch.randn(2, 1, 16, 16, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    ref = qg(0.0, q)
+    AphynityTrainer(HybridModel(qg, ConvResNet(1, 4, 1, zero_output=True)), AphynityConfig(progress=False, dtype="float32"))
+    out = qg(0.0, q.float())
+    assert out.dtype == torch.float32
+    assert float((out.double() - ref).abs().max()) <= 1e-5 * float(ref.abs().max())
+
+
+def test_held_out_observations_must_be_held_out():
+    """Model selection on held-out days must not reuse training days, and a held-out gridded view must
+    be on the times it is said to be on (otherwise selection would score misaligned frames)."""
+    g, times, _, train, held = twin(8)
+    est = small_estimator()
+    with pytest.raises(ValueError, match="val_times must not overlap"):
+        est.fit(train, g, times, val_obs=held, val_times=times, config=small_config(iterations=1))
+    view = to_gridded(held, g, times)
+    with pytest.raises(ValueError, match="times differ"):
+        est.fit(train, g, times, val_obs=view, val_times=times + 3 * 3600.0, config=small_config(iterations=1))
