@@ -134,6 +134,15 @@ def grid_coords(grid: Grid) -> dict:
     return coords
 
 
+def grid_attrs(grid: Grid) -> dict:
+    """The global attributes that describe an x/y :class:`~physics.grid.Grid` in every file the
+    library writes (read back by :func:`hybridocean.observations.grid_from_dataset`):
+    ``grid_boundary``, ``grid_metric``, ``grid_dx_m``, ``grid_dy_m`` [m], ``f0_per_s`` [1/s],
+    ``beta_per_m_per_s`` [1/(m s)] and ``y0_m`` [m], the ``y`` at which ``f = f0``."""
+    return {"grid_boundary": grid.boundary, "grid_metric": grid.metric, "grid_dx_m": grid.dx, "grid_dy_m": grid.dy,
+            "f0_per_s": grid.f0, "beta_per_m_per_s": grid.beta, "y0_m": grid.y0}
+
+
 def states_to_dataset(
     states: torch.Tensor,
     times: Union[torch.Tensor, Sequence[float]],
@@ -173,11 +182,7 @@ def states_to_dataset(
         {
             "Conventions": "CF-1.10",
             "source": "hybridocean",
-            "grid_boundary": grid.boundary,
-            "grid_dx_m": grid.dx,
-            "grid_dy_m": grid.dy,
-            "f0_per_s": grid.f0,
-            "beta_per_m_per_s": grid.beta,
+            **grid_attrs(grid),
         }
     )
     if attrs:

@@ -384,10 +384,10 @@ class Estimate:
             ds = est.estimate(obs, grid, times, staggered=args.staggered, variable=args.variable)
         wall = time.perf_counter() - t0
         _notes([w for w in caught if issubclass(w.category, UserWarning)])
-        ds.attrs.update({"y0_m": float(grid.y0), "g_m_per_s2": float(getattr(est, "g", DEFAULT_G)),
+        ds.attrs.update({"g_m_per_s2": float(getattr(est, "g", DEFAULT_G)),
                          "obs_file": str(Path(args.obs).expanduser().resolve()), "wall_time_s": round(wall, 4),
                          "history": ds.attrs.get("history", "") + "\n" + _command_line(args)})
-        from .base import write_estimate
+        from .output import write_estimate
 
         write_estimate(ds, out)
         kind = "points" if isinstance(obs, Observations) else "map"

@@ -78,15 +78,10 @@ def estimate_ssh_name(estimate: xr.Dataset) -> str:
 
 
 def estimate_grid(estimate: xr.Dataset) -> Grid:
-    """The :class:`~physics.grid.Grid` of an estimate Dataset: its coordinates
-    (:func:`~hybridocean.observations.grid_from_dataset`) with, on x/y grids, ``f0``, ``beta``
-    and the ``y0`` at which ``f0`` holds from its ``f0_per_s``, ``beta_per_m_per_s`` and
-    ``y0_m`` attributes (``y0`` default ``Ly / 2``)."""
-    grid = grid_from_dataset(estimate)
-    if grid.metric == "sphere" or "y0_m" not in estimate.attrs:
-        return grid
-    return Grid(grid.nx, grid.ny, dx=grid.dx, dy=grid.dy, boundary=grid.boundary, f0=grid.f0, beta=grid.beta,
-                y0=float(estimate.attrs["y0_m"]), lon=grid.lon, lat=grid.lat)
+    """The :class:`~physics.grid.Grid` of an estimate Dataset
+    (:func:`~hybridocean.observations.grid_from_dataset`: coordinates, and on x/y grids ``f0``,
+    ``beta`` and the ``y0`` at which ``f0`` holds from the file's attributes)."""
+    return grid_from_dataset(estimate)
 
 
 def align_truth(truth: xr.Dataset, estimate: xr.Dataset, variable: Optional[str] = None) -> xr.Dataset:

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 import xarray as xr
 
-from hybridocean.io import PathLike, has_lonlat, variable_attrs, write_netcdf
+from hybridocean.io import PathLike, grid_attrs, has_lonlat, variable_attrs, write_netcdf
 from hybridocean.observations.core import to_datetime64
 from physics.grid import Grid
 
@@ -174,12 +174,7 @@ def estimate_dataset(
         "parameters": json.dumps(params, default=str, sort_keys=True),
         "ssh_variable": ssh_name,
         "velocity_kind": velocity_kind,
-        "grid_boundary": grid.boundary,
-        "grid_metric": grid.metric,
-        "grid_dx_m": grid.dx,
-        "grid_dy_m": grid.dy,
-        "f0_per_s": grid.f0,
-        "beta_per_m_per_s": grid.beta,
+        **grid_attrs(grid),
         "history": f"{now} hybridocean.estimation {estimator or method}({', '.join(f'{k}={params[k]!r}' for k in sorted(params))})",
     })
     ds.attrs.update({f"param_{k}": _attr(v) for k, v in params.items()})

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 import xarray as xr
 
-from hybridocean.io import grid_coords
+from hybridocean.io import grid_attrs, grid_coords
 from physics.grid import BOUNDARIES, Grid
 
 from .core import DEFAULT_TIME_ORIGIN, Observations, to_datetime64
@@ -88,7 +88,8 @@ def grid_from_dataset(
         lonlat = {"lon": np.asarray(ds[names[0]].values, float), "lat": np.asarray(ds[names[1]].values, float)}
     return Grid(
         x.size, y.size, dx=dx, dy=dy, boundary=boundary, f0=float(ds.attrs.get("f0_per_s", 0.0)),
-        beta=float(ds.attrs.get("beta_per_m_per_s", 0.0)), **lonlat,
+        beta=float(ds.attrs.get("beta_per_m_per_s", 0.0)),
+        y0=None if ds.attrs.get("y0_m") is None else float(ds.attrs["y0_m"]), **lonlat,
     )
 
 
@@ -172,8 +173,7 @@ def to_gridded(
         },
         coords=coords,
         attrs={
-            "Conventions": "CF-1.10", "grid_boundary": grid.boundary, "grid_dx_m": grid.dx, "grid_dy_m": grid.dy,
-            "f0_per_s": grid.f0, "beta_per_m_per_s": grid.beta, "platforms": ",".join(obs.platforms),
+            "Conventions": "CF-1.10", **grid_attrs(grid), "platforms": ",".join(obs.platforms),
             "time_window_s": float(window) if window is not None else "nearest time",
         },
     )

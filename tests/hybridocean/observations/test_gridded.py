@@ -159,3 +159,18 @@ def test_float_second_times_carry_their_origin_through_the_gridded_view():
     np.testing.assert_array_equal(np.sort(back.time), [origin, origin + np.timedelta64(3600, "s")])
     with pytest.raises(ValueError, match="time_origin"):
         from_gridded(ds.assign_coords(time=ds.time.assign_attrs(units="seconds since tomorrow")))
+
+
+def test_grid_round_trips_through_the_file_attributes_including_y0():
+    # every writer puts hybridocean.io.grid_attrs on its files; grid_from_dataset reads them back,
+    # including the y0 at which f = f0 (a beta-plane whose f0 is not at mid-domain)
+    import torch
+
+    from hybridocean.io import states_to_dataset
+    from physics.grid import Grid
+
+    g = Grid(8, 6, dx=1e4, dy=2e4, boundary="closed", f0=1e-4, beta=2e-11, y0=3.0e4)
+    ds = states_to_dataset(torch.zeros(2, 1, 6, 8, dtype=torch.float64), torch.tensor([0.0, 3600.0]), g, ("eta",))
+    back = grid_from_dataset(ds)
+    assert back.y0 == g.y0 and back.f0 == g.f0 and back.beta == g.beta
+    assert torch.equal(back.coriolis("center"), g.coriolis("center"))
