@@ -1,7 +1,10 @@
 """The ``hybridocean`` command.
 
-``hybridocean demo --out DIR``   runs the built-in default case (see :mod:`hybridocean.demo`)
-and writes CF netCDF files, PNG figures and a JSON summary into ``DIR``.
+``hybridocean demo --out DIR``   runs the mission (see :mod:`hybridocean.mission`): a hidden
+shallow-water twin observed by SWOT and nadir altimeters, mapped by OI, geostrophy and the
+learned estimator, scored; writes CF netCDF files, PNG maps and ``metrics.json`` into ``DIR``
+and prints the score table. ``--physics`` runs the physics checks instead
+(:mod:`hybridocean.demo_physics`, JSON summary printed).
 ``hybridocean info``             prints versions and the available devices.
 ``hybridocean --version``        prints the version.
 
@@ -59,6 +62,7 @@ SUBCOMMANDS: tuple = (
     "hybridocean.cli:Info",
     "hybridocean.observations.cli",
     "hybridocean.estimation.cli:Estimate",
+    "hybridocean.estimation.cli_train:TrainEstimator",
     "hybridocean.estimation.cli_evaluate:Evaluate",
 )
 
@@ -188,24 +192,30 @@ def torch_device(spec: str, option: str = "--device") -> Any:
 
 # ------------------------------------------------------------------ built-in subcommands
 class Demo:
-    """``hybridocean demo``: the built-in default case (:func:`hybridocean.demo.run_demo`)."""
+    """``hybridocean demo``: the mission, or the physics checks (:func:`hybridocean.demo.run_demo`)."""
 
     @staticmethod
     def add_parser(subparsers) -> argparse.ArgumentParser:
         """Register ``demo`` and its options."""
-        d = subparsers.add_parser("demo", help="run the built-in default case and write its results",
-                                  description="Run the built-in default case and write its results.")
+        d = subparsers.add_parser(
+            "demo", help="run the mission (twin truth -> SWOT/nadir observations -> OI, learned estimator -> scores)",
+            description="Run the mission: simulate a hidden shallow-water ocean, observe its SSH along SWOT swaths "
+                        "and nadir tracks, estimate SSH and currents with OI, geostrophy and the learned estimator, "
+                        "score them against the truth and print the table. --physics runs the physics checks instead.")
         d.add_argument("--out", default="results/demo", help="output folder (created; default results/demo)")
         d.add_argument("--device", default="cpu", help="torch device, e.g. cpu, cuda, cuda:1 (default cpu)")
         d.add_argument("--threads", type=positive_int, default=1,
                        help="torch CPU threads, >= 1 (default 1: these small grids are bound by per-op "
                             "overhead, and extra threads only contend)")
         d.add_argument("--quick", action="store_true", help="a much shorter run (for tests)")
+        d.add_argument("--physics", action="store_true",
+                       help="run the physics checks (geostrophic adjustment, baroclinic instability) instead")
         return d
 
     @staticmethod
     def run(args: argparse.Namespace) -> int:
-        """Validate ``--out``/``--device``, set the threads, run the demo and print its summary."""
+        """Validate ``--out``/``--device``, set the threads, run the demo; print the mission's progress
+        and score table, or the physics checks' JSON summary."""
         device = torch_device(args.device)  # before output_dir, which creates the folder
         out = output_dir(args.out)
         import torch
@@ -213,8 +223,12 @@ class Demo:
         from .demo import run_demo
 
         torch.set_num_threads(args.threads)
-        summary = run_demo(out, device=device, quick=args.quick)
-        print(json.dumps(summary, indent=2))
+        if args.physics:
+            print(json.dumps(run_demo(out, device=device, quick=args.quick, physics=True), indent=2))
+            return 0
+        summary = run_demo(out, device=device, quick=args.quick, physics=False, log=lambda s: print(s, flush=True))
+        print(summary["table"])
+        print(f"wrote {len(summary['files'])} files to {out} in {summary['wall_s']:.0f} s")
         return 0
 
 

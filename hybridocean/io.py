@@ -317,16 +317,19 @@ def netcdf_encoding(
 
 def write_netcdf(
     ds: xr.Dataset, path: PathLike, compress: bool = True, level: int = DEFLATE_LEVEL,
-    shuffle: Union[bool, str] = "auto",
+    shuffle: Union[bool, str] = "auto", encoding: Optional[Mapping[str, dict]] = None,
 ) -> Path:
     """Write ``ds`` as netCDF4 atomically (:func:`atomic_write`); returns the path.
 
     ``compress`` (default True): zlib-deflate every numeric data variable at ``level``, with
     the byte-shuffle filter where it helps (``shuffle="auto"``; see :func:`netcdf_encoding`).
     Lossless: values read back bit for bit. ``compress=False`` writes them uncompressed.
-    ``time`` is stored as float64 seconds with its CF units.
+    ``time`` is stored as float64 seconds with its CF units. ``encoding``: per-variable entries
+    merged over (and winning against) those of :func:`netcdf_encoding` (e.g. an int64 ``time``).
     """
     enc = netcdf_encoding(ds, compress=compress, level=level, shuffle=shuffle)
+    for k, v in (encoding or {}).items():
+        enc[k] = {**enc.get(k, {}), **v}
     with atomic_write(path) as tmp:
         ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", encoding=enc)
     return Path(path)

@@ -10,7 +10,7 @@ on the other samples of the batch (and train/eval modes give identical outputs).
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Sequence
 
 import torch
 from torch import nn
@@ -109,12 +109,12 @@ class _BoundaryConv(nn.Module):
     zero-valued interior.
     """
 
-    def __init__(self, cin: int, cout: int, kernel_size: int, boundary: str) -> None:
+    def __init__(self, cin: int, cout: int, kernel_size: int, boundary: str, dilation: int = 1) -> None:
         super().__init__()
-        self.pad = kernel_size // 2
+        self.pad = dilation * (kernel_size // 2)
         self.boundary = boundary
         # zero padding is done by the convolution itself (no padded copy of the input)
-        self.conv = nn.Conv2d(cin, cout, kernel_size, padding=self.pad if boundary == "closed" else 0)
+        self.conv = nn.Conv2d(cin, cout, kernel_size, padding=self.pad if boundary == "closed" else 0, dilation=dilation)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         p = self.pad
@@ -155,6 +155,10 @@ class ConvResNet(nn.Module):
         activation: ``"relu"``, ``"tanh"``, ``"silu"`` or ``"gelu"``.
         init_gain: if given, orthogonal init of every convolution with this gain.
         zero_output: zero the last convolution (``F_a = 0`` at the start; see :class:`MLP`).
+        dilations: optional ``layers`` dilation factors, one per residual block (both of its
+            convolutions; Yu & Koltun, "Multi-scale context aggregation by dilated convolutions",
+            ICLR 2016): the receptive field grows to ``1 + (kernel_size - 1) (2 + 2 sum d)``
+            cells at the same cost. Default all 1.
     """
 
     def __init__(
@@ -167,6 +171,7 @@ class ConvResNet(nn.Module):
         activation: str = "relu",
         init_gain: Optional[float] = None,
         zero_output: bool = False,
+        dilations: Optional[Sequence[int]] = None,
     ) -> None:
         super().__init__()
         self.channels = _check_int("channels", channels, 1)
@@ -176,13 +181,18 @@ class ConvResNet(nn.Module):
             raise ValueError(f"kernel_size must be odd (centred stencil), got {kernel_size}")
         self.boundary = check_choice("boundary", boundary, BOUNDARIES)
         self.act = ACTIVATIONS[check_choice("activation", activation, tuple(ACTIVATIONS))]()
+        if dilations is None:
+            dilations = (1,) * layers
+        if not isinstance(dilations, (list, tuple)) or len(dilations) != layers:
+            raise ValueError(f"dilations must be a sequence of {layers} ints (one per block), got {dilations!r}")
+        dilations = tuple(_check_int(f"dilations[{i}]", d, 1) for i, d in enumerate(dilations))
         extra = 1 if boundary == "closed" else 0
         self.lift = _BoundaryConv(channels + extra, hidden, kernel_size, boundary)
         self.blocks = nn.ModuleList(
             nn.ModuleList(
-                [_BoundaryConv(hidden, hidden, kernel_size, boundary), _BoundaryConv(hidden, hidden, kernel_size, boundary)]
+                [_BoundaryConv(hidden, hidden, kernel_size, boundary, d), _BoundaryConv(hidden, hidden, kernel_size, boundary, d)]
             )
-            for _ in range(layers)
+            for d in dilations
         )
         self.project = _BoundaryConv(hidden, channels, kernel_size, boundary)
         _orthogonal_init(self, init_gain)

@@ -22,6 +22,14 @@ batched over leading dims and over the ``kappa^2`` of several vertical modes, an
 (plain torch ops: autograd goes through DSTs and ``cholesky_solve``). Points of land away from the
 coast receive junk from ``G`` and are set to 0 by the final ``m psi``.
 
+Other base solvers (``CapacitanceSolver(..., base=...)``; the default on a ``metric="sphere"``
+grid): any exact rectangle inverse ``G = (L - kappa^2)^-1`` works the same way. With the spherical
+:class:`physics.sphere_elliptic.RowHelmholtz`, ``L = A^-1 M`` (``M`` symmetric, ``A`` the corner
+areas), so ``G`` itself is not symmetric but ``G A^-1 = (M - kappa^2 A)^-1`` is (and negative
+definite): the sources are written ``sigma_p = s_p / A_p`` and ``C = (G A^-1)_PP`` is factored
+(Cholesky again), its columns computed by applying the base solver to ``e_p / A_p`` (``|P|``
+solves, ``chunk`` at a time). ``coast_scale = 1 / A_P`` carries the rescaling into the solve.
+
 Islands: ``psi = 0`` on *every* coast point, islands included -- the simple documented choice.
 It forbids a net transport between an island and the mainland; the correct treatment
 (``psi = c_k`` on island ``k``, ``c_k`` fixed by Kelvin's circulation condition on the island's
@@ -31,7 +39,7 @@ length in points: ~4 x 10^3 points = 130 MB in float64).
 """
 from __future__ import annotations
 
-from typing import Union
+from typing import Callable, Optional, Union
 
 import torch
 import torch.nn.functional as F
@@ -40,6 +48,8 @@ from . import operators as op
 from ._checks import check_field, check_int, check_nonnegative
 from .elliptic import apply_inverse, helmholtz_multiplier
 from .grid import Grid, require_grid
+from .sphere_elliptic import RowHelmholtz
+from .sphere_operators import metric
 from .spectral import dst1_2d
 
 Kappa2 = Union[float, torch.Tensor]
@@ -79,15 +89,28 @@ def capacitance_solve(q: torch.Tensor, grid: Grid, multiplier: torch.Tensor, cor
     values of ``kappa^2``, matching ``q``'s dim -3), ``coast`` the indices of :func:`coast_points`,
     ``chol`` ``(K, P, P)`` (or ``(P, P)``) the Cholesky factor of ``-C``.
     """
+    return capacitance_correct(q, lambda f: apply_inverse(f, grid, multiplier), corner_mask, coast, chol)
+
+
+def capacitance_correct(q: torch.Tensor, inverse: Callable[[torch.Tensor], torch.Tensor], corner_mask: torch.Tensor,
+                        coast: torch.Tensor, chol: torch.Tensor, coast_scale: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """The masked solve on top of any exact rectangle inverse ``inverse: q -> G q`` (``(..., ny, nx)``).
+
+    ``psi = m G (m q + sum_p sigma_p e_p)`` with ``(-C) s = (G m q)_P`` (``chol`` the Cholesky factor of
+    ``-C``, ``(K, P, P)`` or ``(P, P)``) and ``sigma = coast_scale * s`` (``coast_scale`` ``(P,)``: ``1 / A_P``
+    for the spherical base solver, ``None`` for the symmetric DST one; module docstring).
+    """
     m = corner_mask.to(q.dtype)
-    psi0 = apply_inverse(q * m, grid, multiplier)
+    psi0 = inverse(q * m)
     if coast.numel() == 0:
         return psi0 * m
     flat = psi0.flatten(-2)
     r = flat.index_select(-1, coast)  # (..., K, P) or (..., P)
     sigma = _solve_factored(r, chol)  # (-C) sigma = psi0_P
+    if coast_scale is not None:
+        sigma = sigma * coast_scale
     src = torch.zeros_like(flat).index_add(-1, coast, sigma).view_as(psi0)
-    return (psi0 + apply_inverse(src, grid, multiplier)) * m
+    return (psi0 + inverse(src)) * m
 
 
 def _solve_factored(r: torch.Tensor, chol: torch.Tensor) -> torch.Tensor:
@@ -112,12 +135,19 @@ class CapacitanceSolver:
         kappa2: ``kappa^2 >= 0`` [1/m^2], a float or a tensor broadcasting to ``(K, 1, 1)``
             (one capacitance matrix per value, e.g. per vertical mode).
 
-    Attributes: ``mask`` ``(ny, nx)``, ``coast`` ``(P,)``, ``multiplier`` ``(..., ny, nx)``,
-    ``chol`` ``((K,) P, P)``, all in ``grid.dtype`` (the factorisation is done in float64).
+        base: the rectangle inverse to correct: ``None`` -- the DST solver of
+            :func:`physics.elliptic.apply_inverse` on a Cartesian grid, a
+            :class:`~physics.sphere_elliptic.RowHelmholtz` of ``kappa2`` on a sphere grid -- or a
+            ``RowHelmholtz`` built on ``grid`` with the same ``kappa2`` (e.g. ``method="thomas"``).
+
+    Attributes: ``mask`` ``(ny, nx)``, ``coast`` ``(P,)``, ``multiplier`` ``(..., ny, nx)`` (DST base
+    only, else None), ``base`` (RowHelmholtz base, else None), ``coast_scale`` ``(P,)`` (``1 / A_P``,
+    RowHelmholtz base, else None), ``chol`` ``((K,) P, P)``, in ``grid.dtype`` (factorised in float64).
     ``chunk``: rows of DST modes per block of the precomputation (memory ``P x chunk x nx``, or ``chunk x K x nx x ny`` above 512 coast points).
     """
 
-    def __init__(self, grid: Grid, corner_mask: torch.Tensor, kappa2: Kappa2 = 0.0, chunk: int = 64) -> None:
+    def __init__(self, grid: Grid, corner_mask: torch.Tensor, kappa2: Kappa2 = 0.0, chunk: int = 64,
+                 base: Optional[RowHelmholtz] = None) -> None:
         require_grid(grid, boundary="closed", what="the capacitance solver (masks need walls; periodic masks are not supported)")
         check_field("corner_mask", corner_mask, grid.ny, grid.nx)
         chunk = check_int("chunk", chunk, minimum=1)
@@ -132,10 +162,39 @@ class CapacitanceSolver:
             k64 = check_nonnegative("kappa2", kappa2)
         self.grid, self.mask = grid, mask
         self.coast = coast_points(mask)
+        self.base = self.coast_scale = self.multiplier = None  # set by the base in use
+        if base is not None or grid.metric == "sphere":
+            self._init_row_base(grid, k64, chunk, base)
+            return
         g64 = grid.to(dtype=torch.float64)
         mult64 = helmholtz_multiplier(g64, k64)
         self.multiplier = mult64.to(grid.dtype)
         self.chol = self._factor(g64, mult64, chunk).to(grid.dtype)
+
+    def _init_row_base(self, grid: Grid, k64: Kappa2, chunk: int, base: Optional[RowHelmholtz]) -> None:
+        """Factor ``-C = -(G A^-1)_PP`` of a :class:`RowHelmholtz` base (module docstring): its columns
+        are the base solves of ``e_b / A_b`` read at the coast points, ``chunk`` sources per batch."""
+        if base is None:  # columns in float64, solves in the grid's dtype
+            k = k64.reshape(-1, 1, 1) if isinstance(k64, torch.Tensor) and k64.dim() >= 1 else k64
+            base = RowHelmholtz(grid.to(dtype=torch.float64), k)
+            self.base = base if grid.dtype == torch.float64 else RowHelmholtz(grid, k)
+        elif not isinstance(base, RowHelmholtz) or base.grid.shape != grid.shape or base.grid.metric != grid.metric:
+            raise TypeError(f"base must be a physics.sphere_elliptic.RowHelmholtz on this grid, got {type(base).__name__}")
+        area = metric(grid, "corner", "area", torch.zeros((), dtype=torch.float64, device=grid.device)).expand(grid.ny, grid.nx)
+        inv_a = 1.0 / area.flatten().index_select(0, self.coast)  # (P,)
+        P, n = self.coast.numel(), grid.ny * grid.nx
+        lead = base.V.shape[:-2] if base.method == "eig" else base.factor[1].shape[:-2]
+        cols = []
+        for b0 in range(0, P, chunk):
+            idx = self.coast[b0:b0 + chunk]
+            src = torch.zeros(idx.numel(), n, dtype=torch.float64, device=grid.device)
+            src[torch.arange(idx.numel()), idx] = inv_a[b0:b0 + chunk]
+            src = src.view((idx.numel(),) + (1,) * len(lead) + grid.shape)
+            cols.append(base(src.to(base.grid.dtype)).double().flatten(-2).index_select(-1, self.coast))
+        negC = -(torch.cat(cols, 0).movedim(0, -1) if P else torch.zeros(lead + (0, 0), dtype=torch.float64))
+        self.chol = torch.linalg.cholesky(0.5 * (negC + negC.transpose(-1, -2))).to(grid.dtype)
+        self.coast_scale = inv_a.to(grid.dtype)
+        self.base = self.base or base
 
     def _factor(self, g64: Grid, mult64: torch.Tensor, chunk: int) -> torch.Tensor:
         """Cholesky factor of ``-C``, ``C[k, a, b] = (G_k e_b)[a]`` over coast points ``a, b``.
@@ -178,7 +237,10 @@ class CapacitanceSolver:
         """``psi`` ``(..., ny, nx)`` of the masked problem for ``q`` ``(..., ny, nx)`` (land values of
         ``q`` are ignored; ``psi`` is exactly 0 on land)."""
         check_field("q", q, self.grid.ny, self.grid.nx)
+        if self.base is not None:
+            return capacitance_correct(q, self.base, self.mask, self.coast, self.chol.to(q.dtype),
+                                       self.coast_scale.to(q.dtype))
         return capacitance_solve(q, self.grid, self.multiplier.to(q.dtype), self.mask, self.coast, self.chol.to(q.dtype))
 
 
-__all__ = ["coast_points", "masked_helmholtz_operator", "capacitance_solve", "CapacitanceSolver"]
+__all__ = ["coast_points", "masked_helmholtz_operator", "capacitance_solve", "capacitance_correct", "CapacitanceSolver"]

@@ -119,9 +119,11 @@ def corner_to_center(psi: torch.Tensor, grid: Grid) -> torch.Tensor:
 def center_to_corner(eta: torch.Tensor, grid: Grid) -> torch.Tensor:
     """Four-centre average of a centre field onto corners, ``(..., ny, nx)`` (same units):
     ``(eta[j-1, i-1] + eta[j-1, i] + eta[j, i-1] + eta[j, i]) / 4``, second-order accurate.
-    Periodic: wrapped; closed: the stored wall corners (``i = 0`` or ``j = 0``) are set to 0."""
+    Periodic: wrapped; closed: the stored wall corners (``i = 0`` or ``j = 0``) are set to 0.
+    Built from the operators' backward averages (:func:`physics.operators.avg_backward` in x then
+    y), the adjoint-shaped partner of :func:`corner_to_center`."""
     check_field("eta", eta, grid.ny, grid.nx)
-    c = 0.25 * (eta + torch.roll(eta, 1, -1) + torch.roll(eta, 1, -2) + torch.roll(eta, (1, 1), (-2, -1)))
+    c = op.avg_backward(op.avg_backward(eta, grid, "x", "zero"), grid, "y", "zero")
     return c if grid.periodic else c * grid.mask("corner").to(c)
 
 

@@ -55,9 +55,10 @@ latitudes ``lat[j]``; v and corner rows half a cell south, ``lat[j] - dlat / 2``
 ``Grid.dlon``/``Grid.dlat`` their spacings [degrees]. ``x`` is eastward and ``y`` northward, so velocities on a lon/lat grid are
 eastward/northward. The scalars ``dx``, ``f0``, ``beta`` of a sphere grid are the tangent-plane
 values at the box's central latitude (for code that needs one number); code that is right on
-the sphere uses the accessors above, which reduce to the constants on a Cartesian grid. The
-models (:class:`~physics.qg.QG`, :class:`~physics.shallow_water.ShallowWater`) do not support
-the sphere yet and refuse such a grid (:func:`require_grid` with ``metric="cartesian"``).
+the sphere uses the accessors above, which reduce to the constants on a Cartesian grid.
+The models run on sphere grids (:class:`~physics.qg.QG`: :mod:`physics.qg_sphere`;
+:class:`~physics.shallow_water.ShallowWater`: its spherical module); code that does not support
+them refuses such a grid (:func:`require_grid` with ``metric="cartesian"``).
 """
 from __future__ import annotations
 

@@ -28,11 +28,11 @@ from typing import Any, Optional
 import numpy as np
 import torch
 
-from ._checks import check_real
+from ._checks import check_positive, check_real
 from .grid import Grid
 
 
-def ocean_mask_from_field(field: Any, fill_value: Optional[float] = None) -> torch.Tensor:
+def ocean_mask_from_field(field: Any, fill_value: Optional[float] = None, max_abs: Optional[float] = None) -> torch.Tensor:
     """Ocean mask ``(..., ny, nx)`` (bool) of a gridded product: True where ``field`` is finite and
     (when ``fill_value`` is given) differs from ``fill_value``.
 
@@ -41,6 +41,12 @@ def ocean_mask_from_field(field: Any, fill_value: Optional[float] = None) -> tor
             or an object with ``.values`` such as an ``xarray.DataArray``), at least 2-D.
         fill_value: the product's fill value (e.g. the netCDF ``_FillValue``), or ``None`` when land
             is NaN (what ``xarray``/``netCDF4`` give after decoding).
+        max_abs: optional plausibility bound: ``|field| > max_abs`` is land too. For products that
+            store land as a large number *without* a ``_FillValue`` (the DUACS L4 sample maps: about
+            -2.1e5 m after scaling), e.g. ``max_abs=20`` m for SSH.
+    Raises:
+        TypeError: ``field`` not numeric (or complex); ValueError: ``field`` below 2-D, ``fill_value``
+        or ``max_abs`` not a finite number (``max_abs`` > 0).
     """
     if hasattr(field, "values") and not torch.is_tensor(field) and not isinstance(field, np.ndarray):
         field = field.values
@@ -51,12 +57,17 @@ def ocean_mask_from_field(field: Any, fill_value: Optional[float] = None) -> tor
             field = torch.as_tensor(np.asarray(field, dtype=float))
         except (TypeError, ValueError) as exc:
             raise TypeError(f"field must be a tensor or numeric array, got {type(field).__name__}") from exc
+    if field.is_complex():
+        raise TypeError(f"field must be real (an SSH or other map), got dtype {field.dtype}")
     if field.dim() < 2:
         raise ValueError(f"field must be at least 2-D (..., ny, nx), got shape {tuple(field.shape)}")
     ocean = torch.isfinite(field) if field.is_floating_point() else torch.ones_like(field, dtype=torch.bool)
     if fill_value is not None:
         fill_value = check_real("fill_value", fill_value)  # numpy scalars (netCDF _FillValue) too
         ocean = ocean & (field != fill_value)
+    if max_abs is not None:
+        max_abs = check_positive("max_abs", max_abs)
+        ocean = ocean & (field.abs() <= max_abs)
     return ocean
 
 

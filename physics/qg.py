@@ -34,6 +34,11 @@ Jacobian and viscosity stencils and ``dq/dt = 0``. As the fields then vanish off
 lattice identities of the Arakawa Jacobian (``sum psi J = sum q J = 0``), the antisymmetry of the
 centred beta term and the symmetry of the masked inverse still hold: energy and enstrophy are
 conserved to round-off on any mask, viscosity dissipates ``-nu sum_ocean zeta^2``.
+
+Sphere (``grid.metric == "sphere"``, :meth:`physics.grid.Grid.from_lonlat`): the same model with
+the spherical flux-form operators, the planetary gradient ``beta_j = 2 Omega cos(lat_j) / R`` per
+row and constant-``f0`` stretching, inverted by :mod:`physics.sphere_elliptic`; see
+:mod:`physics.qg_sphere` (equations, approximation, what is not available there).
 """
 from __future__ import annotations
 
@@ -55,7 +60,8 @@ from .operators import velocity_from_psi
 from .parameters import Learnable, make_parameters
 from .precision import FollowsStateDtype, check_state_precision, follows_state_dtype
 from .qg_diagnostics import QGDiagnostics
-from .qg_terms import fd_laplacian, fd_rhs, spectral_terms
+from .qg_sphere import check_sphere_options, init_sphere_operators, sphere_psi, sphere_rhs
+from .qg_terms import QGSpectralPath, fd_laplacian, fd_rhs
 from .spectral import centered_derivative_symbols, laplacian_eigenvalues_dst, laplacian_eigenvalues_fft
 
 
@@ -77,18 +83,20 @@ def _land_corner_mask(grid: Grid, mask, spectral: bool) -> torch.Tensor:
     return ocean_corner_mask(grid, mask, "mask")
 
 
-class QG(QGDiagnostics, FollowsStateDtype, nn.Module):
+class QG(QGDiagnostics, QGSpectralPath, FollowsStateDtype, nn.Module):
     """Layered QG model; ``forward(t, q) -> dq/dt`` (``torchdiffeq.odeint`` compatible).
 
     Args:
-        grid: the :class:`~physics.grid.Grid` (periodic: FFT inversion, closed: DST-I).
+        grid: the :class:`~physics.grid.Grid` (periodic: FFT inversion, closed: DST-I; a lon/lat
+            box with ``metric="sphere"``: :mod:`physics.qg_sphere`).
         H: layer thicknesses [m], top first (``nlayers = len(H)``); optional for 1 layer.
         g_prime: reduced gravities [m/s^2] of the ``N-1`` interfaces (or ``N`` for a
             reduced-gravity model above a resting deep layer).
-        f0: Coriolis parameter [1/s] for the stretching; default ``grid.f0``.
+        f0: Coriolis parameter [1/s] for the stretching; default ``grid.f0`` (on a sphere grid the
+            box's central latitude; the planetary gradient still follows ``f(lat)``).
         Ld: deformation radius [m] of the 1.5-layer model (1 layer only; ``None``: barotropic).
         U: background zonal velocity per layer [m/s] (default 0).
-        beta: df/dy [1/(m s)]; default ``grid.beta``.
+        beta: df/dy [1/(m s)]; default ``grid.beta`` (sphere: scales the profile ``2 Omega cos(lat_j) / R``).
         drag: linear bottom drag on the lowest layer [1/s]; nu: Laplacian viscosity [m^2/s];
         nu4: biharmonic viscosity [m^4/s]; tau0: wind stress amplitude [N/m^2]; rho0 [kg/m^3].
         spectral: pseudo-spectral path (periodic only).
@@ -129,8 +137,8 @@ class QG(QGDiagnostics, FollowsStateDtype, nn.Module):
         mask: Optional[torch.Tensor] = None,
     ) -> None:
         super().__init__()
-        require_grid(grid, what="QG (no sphere metric yet)", metric="cartesian")
-        self.grid = grid
+        self.grid = require_grid(grid, what="QG")
+        self._sphere = grid.metric == "sphere"
         self._masked = mask is not None
         self._ocean = None if mask is None else _land_corner_mask(grid, mask, spectral)  # until _init_operators
         self.spectral = bool(spectral)
@@ -162,6 +170,8 @@ class QG(QGDiagnostics, FollowsStateDtype, nn.Module):
             self.register_buffer("modes_P", self.modes.P)
             self.register_buffer("modes_Pinv", self.modes.Pinv)
         self._init_parameters(grid, beta, drag, nu, nu4, tau0, Ld, learnable)
+        if self._sphere:
+            check_sphere_options(self.spectral, self._learn_Ld)
         self._init_operators(grid, kw)
         self._sync_reference()
         if tau0 != 0 and self.H is None:
@@ -206,15 +216,18 @@ class QG(QGDiagnostics, FollowsStateDtype, nn.Module):
     def _init_operators(self, grid, kw):
         N = self.nlayers
         kappa2 = self.modes.kappa2 if self.modes is not None else -self.S.view(1)
-        self.register_buffer("multiplier", helmholtz_multiplier(grid, kappa2.view(N, 1, 1), self.spectral))
+        self.register_buffer("mask", grid.mask("corner") if self._ocean is None else self._ocean)
+        if self._sphere:  # RowHelmholtz (+ capacitance) factors, planetary gradient profile
+            init_sphere_operators(self, grid, kappa2.view(N, 1, 1))
+        else:
+            self.register_buffer("multiplier", helmholtz_multiplier(grid, kappa2.view(N, 1, 1), self.spectral))
         if self._learn_Ld:  # the eigenvalues lambda of helmholtz_multiplier = 1 / (lambda - 1/Ld^2)
             periodic = grid.periodic
             lam = laplacian_eigenvalues_fft(grid, self.spectral) if periodic else laplacian_eigenvalues_dst(grid)
             self.register_buffer("lap_eigenvalues", lam)
-        self.register_buffer("mask", grid.mask("corner") if self._ocean is None else self._ocean)
         if self._masked and self._learn_Ld:
             raise ValueError("mask (land) fixes the inversion at construction: Ld cannot be learnable with a mask")
-        if self._masked:  # capacitance correction of the DST solver, one matrix per mode
+        if self._masked and not self._sphere:  # capacitance correction of the DST solver, one matrix per mode
             solver = CapacitanceSolver(grid, self.mask, kappa2.view(N, 1, 1))
             self.register_buffer("cap_chol", solver.chol)
             self.register_buffer("cap_coast", solver.coast)
@@ -260,6 +273,8 @@ class QG(QGDiagnostics, FollowsStateDtype, nn.Module):
 
     def _psi(self, q: torch.Tensor) -> torch.Tensor:
         """Inversion of a (wall-masked) ``q``; no input checks."""
+        if self._sphere:
+            return sphere_psi(self, q)
         if self._masked:
             return self._psi_masked(q)
         if self.modes is None:
@@ -278,16 +293,6 @@ class QG(QGDiagnostics, FollowsStateDtype, nn.Module):
         if self.modes is not None:
             psi = torch.matmul(self.modes_P, psi.flatten(-2)).view_as(psi)
         return psi
-
-    def _layer_inverse_complex(self) -> torch.Tensor:
-        """``layer_inverse`` as a complex tensor with zero imaginary part, cached (a real x complex
-        product would convert ``M`` on every call; the product is the same number exactly)."""
-        M = self.layer_inverse
-        key = (M.data_ptr(), M.dtype, M.device, M._version)
-        if getattr(self, "_Mc_key", None) != key:
-            self._Mc = M.to(torch.promote_types(M.dtype, torch.complex64))
-            self._Mc_key = key
-        return self._Mc
 
     @follows_state_dtype
     def streamfunction(self, q: torch.Tensor) -> torch.Tensor:
@@ -322,7 +327,7 @@ class QG(QGDiagnostics, FollowsStateDtype, nn.Module):
             q = q * self.mask
         if self.spectral:
             return self._rhs_spectral(q)
-        return self._rhs_fd(q)
+        return sphere_rhs(self, q) if self._sphere else self._rhs_fd(q)
 
     def _background_gradient(self) -> torch.Tensor:
         return self.p("beta") - self.SU  # Q_y (N, 1, 1)
@@ -356,32 +361,6 @@ class QG(QGDiagnostics, FollowsStateDtype, nn.Module):
         if "tau0" in self._active:
             dq = dq + self.p("tau0") * self.wind_shape
         return dq if g.periodic else dq * self.mask
-
-    def _spectral_linear(self) -> torch.Tensor:
-        """Multiplier ``L`` (complex, ``(N, ny, nx//2+1)``) of the linear terms on ``psi^``:
-        ``-i k Q_y - drag k^2 [bottom] + nu k^4 + nu4 k^6`` (``zeta^ = -k^2 psi^``)."""
-        if self._lin_cached:
-            return self.spectral_lin
-        lin = -self.ik * self._background_gradient()
-        if "drag" in self._active:
-            lin = lin + self.p("drag") * self.drag_layers * self.k2  # -drag zeta
-        if "nu" in self._active:
-            lin = lin + self.p("nu") * self.k2**2  # nu Lap zeta
-        if "nu4" in self._active:
-            lin = lin + self.p("nu4") * self.k2**3  # -nu4 Lap^2 zeta
-        return lin
-
-    def _rhs_spectral(self, q: torch.Tensor) -> torch.Tensor:
-        qh = torch.fft.rfft2(q)
-        if self.modes is None:
-            psih = qh * self._multiplier()
-        else:  # psi^_i = sum_j M_ij q^_j with M = P diag(1 / (lambda - kappa_m^2)) P^-1 per wavenumber
-            psih = (self._layer_inverse_complex() * qh.unsqueeze(1)).sum(2)
-        dqh = spectral_terms(psih, q, self.U, self.ik, self.il, self.grid) + self._spectral_linear() * psih
-        dq = torch.fft.irfft2(dqh, s=self.grid.shape)
-        if "tau0" in self._active:
-            dq = dq + self.p("tau0") * self.wind_shape
-        return dq
 
     def discrete_adjoint(self):
         """A :class:`physics.qg_adjoint.QGDiscreteAdjoint` (exact hand-written vjp of :meth:`forward`,

@@ -4,12 +4,17 @@ Energies are per unit mass and area means weighted by the layer thicknesses ``H_
 kinetic ``sum_i (H_i/H) <|grad psi_i|^2> / 2``, available potential ``-sum_i (H_i/H) <psi_i (S psi)_i> / 2``,
 total ``-sum_i (H_i/H) <psi_i q_i> / 2``; potential enstrophy ``sum_i (H_i/H) <q_i^2> / 2``. A mixin:
 it uses the model's ``streamfunction``, ``forward``, ``S``, ``H``, ``mask``, ``grid``, ``spectral``.
+
+On a sphere grid (:mod:`physics.qg_sphere`) ``<.>`` is the area-weighted mean ``sum A f / sum A``
+over the corner cells (``A_j`` of :func:`physics.sphere_operators.metric`) and the Laplacian the
+spherical flux form, so the identities below (e.g. KE by summation by parts) hold as on the plane.
 """
 from __future__ import annotations
 
 import torch
 
 from .precision import follows_state_dtype
+from .qg_sphere import area_weights, sphere_laplacian
 from .qg_terms import fd_laplacian
 
 
@@ -29,13 +34,17 @@ class QGDiagnostics:
 
     def laplacian(self, psi: torch.Tensor) -> torch.Tensor:
         """The model's own Laplacian of ``psi`` ``(..., N, ny, nx)`` at corners [1/s for psi in
-        m^2/s]: exact wavenumbers on the spectral path, the five-point stencil otherwise
-        (``q = Lap psi + S psi`` uses it)."""
+        m^2/s]: exact wavenumbers on the spectral path, the five-point stencil otherwise, the
+        spherical flux form on a sphere grid (``q = Lap psi + S psi`` uses it)."""
         if self.spectral:
             return torch.fft.irfft2(-self.k2 * torch.fft.rfft2(psi), s=self.grid.shape)
+        if self.grid.metric == "sphere":
+            return sphere_laplacian(psi, self.grid)
         return fd_laplacian(psi, self.grid)
 
     def _layer_mean(self, f: torch.Tensor) -> torch.Tensor:
+        if self.grid.metric == "sphere":
+            f = f * area_weights(self.grid, f)
         return (f.mean(dim=(-2, -1)) * self._weights()).sum(-1)
 
     @follows_state_dtype

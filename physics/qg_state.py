@@ -5,11 +5,15 @@ streamfunction ``psi_1 = p_1 / (rho0 f0)``)::
 
     psi_1 = g eta / f0,        eta = f0 psi_1 / g
 
-and the model's own PV definition (:mod:`physics.qg`)::
+with ONE ``f0`` (the model's, default ``grid.f0``), also on a sphere grid: QG's geostrophic
+balance uses the constant ``f0`` of its stretching (:mod:`physics.qg_sphere`), so ``psi_1 = g eta / f0``
+is the streamfunction the model inverts; a local ``f(lat)`` here would be inconsistent with it
+(the difference, ``(f - f0)/f0 ~ (L/R) / tan(lat0)``, is part of the QG approximation). And the
+model's own PV definition (:mod:`physics.qg`)::
 
     q_i = Lap psi_i + sum_j S_ij psi_j        (S = 0: 1 layer; -1/Ld^2: 1.5 layers)
 
-computed with the model's Laplacian (five-point or spectral, as the model inverts) and
+computed with the model's Laplacian (five-point, spectral or spherical, as the model inverts) and
 stretching matrix, so that ``model.streamfunction(q)`` returns ``psi`` to round-off.
 
 Vertical structure (N >= 2 layers): one SSH map cannot determine N layers, so the others follow

@@ -235,4 +235,45 @@ def spectral_terms(psih: torch.Tensor, q: torch.Tensor, U: torch.Tensor, ik: tor
     return -(ik * fluxh[0] + il * fluxh[1])
 
 
-__all__ = ["pad_corners", "fd_rhs", "fd_rhs_vjp", "fd_laplacian", "spectral_terms"]
+class QGSpectralPath:
+    """The pseudo-spectral tendency of :class:`physics.qg.QG` (``spectral=True``), a mixin: it uses
+    the model's ``layer_inverse``, ``ik``, ``il``, ``k2``, ``U``, ``modes``, parameters and grid."""
+
+    def _layer_inverse_complex(self) -> torch.Tensor:
+        """``layer_inverse`` as a complex tensor with zero imaginary part, cached (a real x complex
+        product would convert ``M`` on every call; the product is the same number exactly)."""
+        M = self.layer_inverse
+        key = (M.data_ptr(), M.dtype, M.device, M._version)
+        if getattr(self, "_Mc_key", None) != key:
+            self._Mc = M.to(torch.promote_types(M.dtype, torch.complex64))
+            self._Mc_key = key
+        return self._Mc
+
+    def _spectral_linear(self) -> torch.Tensor:
+        """Multiplier ``L`` (complex, ``(N, ny, nx//2+1)``) of the linear terms on ``psi^``:
+        ``-i k Q_y - drag k^2 [bottom] + nu k^4 + nu4 k^6`` (``zeta^ = -k^2 psi^``)."""
+        if self._lin_cached:
+            return self.spectral_lin
+        lin = -self.ik * self._background_gradient()
+        if "drag" in self._active:
+            lin = lin + self.p("drag") * self.drag_layers * self.k2  # -drag zeta
+        if "nu" in self._active:
+            lin = lin + self.p("nu") * self.k2**2  # nu Lap zeta
+        if "nu4" in self._active:
+            lin = lin + self.p("nu4") * self.k2**3  # -nu4 Lap^2 zeta
+        return lin
+
+    def _rhs_spectral(self, q: torch.Tensor) -> torch.Tensor:
+        qh = torch.fft.rfft2(q)
+        if self.modes is None:
+            psih = qh * self._multiplier()
+        else:  # psi^_i = sum_j M_ij q^_j with M = P diag(1 / (lambda - kappa_m^2)) P^-1 per wavenumber
+            psih = (self._layer_inverse_complex() * qh.unsqueeze(1)).sum(2)
+        dqh = spectral_terms(psih, q, self.U, self.ik, self.il, self.grid) + self._spectral_linear() * psih
+        dq = torch.fft.irfft2(dqh, s=self.grid.shape)
+        if "tau0" in self._active:
+            dq = dq + self.p("tau0") * self.wind_shape
+        return dq
+
+
+__all__ = ["pad_corners", "fd_rhs", "fd_rhs_vjp", "fd_laplacian", "spectral_terms", "QGSpectralPath"]

@@ -18,6 +18,9 @@ with ``D = div u`` at centres and ``zeta`` at corners (free slip: zeta = 0 on wa
 ``nonlinear=False`` linearises about rest: ``h -> H`` in the fluxes and wind stress,
 ``q -> f / H``, ``B -> g eta``.
 
+Sphere grids (``metric="sphere"``): the same equations with the metric terms of
+:mod:`physics.sw_sphere` (mass and energy stay invariants). Open boundaries: :mod:`physics.sw_open`.
+
 Boundaries: periodic, or a closed basin (normal velocity zero on the walls, free slip):
 ``u``/``v`` on the stored west/south wall points are masked to zero in the input and in the
 tendencies; the east/north walls are ghost points with zero normal flow.
@@ -53,8 +56,10 @@ from .grid import Grid, require_grid
 from .masks import staggered_masks
 from .parameters import Learnable, make_parameters
 from .precision import check_state_precision
-from .stepping import METHODS, TORCHDIFFEQ_FIXED_STEP, courant_limit, diffusive_limit
-from .sw_schemes import SCHEMES, corner_coriolis, corner_depth, coriolis_terms, pad, window
+from .stepping import METHODS, TORCHDIFFEQ_FIXED_STEP
+from .sw_schemes import SCHEMES, corner_depth, pad, window
+from .sw_sphere import (OpenFaces, areas, coriolis_accelerations, kinetic_density, padded_coriolis, smallest_dx,
+                        step_limits)
 
 WindStress = Union[None, Tuple[torch.Tensor, torch.Tensor], Callable[[torch.Tensor], Tuple]]
 
@@ -63,7 +68,8 @@ class ShallowWater(nn.Module):
     """Rotating shallow water, ``forward(t, state) -> d state / dt`` (drops into ``odeint``).
 
     Args:
-        grid: the :class:`~physics.grid.Grid` (periodic or closed; f0, beta from it).
+        grid: the :class:`~physics.grid.Grid`: Cartesian (periodic or closed; ``f0``, ``beta``
+            from it) or a lon/lat ``metric="sphere"`` grid (closed; :mod:`physics.sw_sphere`).
         g: gravitational acceleration [m/s^2] (> 0).
         H: mean depth [m] (> 0).
         nonlinear: full (flux-form mass, vector-invariant momentum) or linearised equations.
@@ -102,7 +108,7 @@ class ShallowWater(nn.Module):
         mask: Optional[torch.Tensor] = None,
     ) -> None:
         super().__init__()
-        require_grid(grid, what="ShallowWater (no sphere metric yet)", metric="cartesian")
+        require_grid(grid, what="ShallowWater")
         if not isinstance(nonlinear, bool):
             raise TypeError(f"nonlinear must be a bool, got {type(nonlinear).__name__}")
         self.grid = grid
@@ -121,10 +127,11 @@ class ShallowWater(nn.Module):
         self.register_buffer("mask_u", grid.mask("u"), persistent=False)
         self.register_buffer("mask_v", grid.mask("v"), persistent=False)
         self.register_buffer("mask_q", None, persistent=False)  # land corners (free slip), masked models only
+        self.register_buffer("mask_c", grid.mask("center"), persistent=False)  # ocean cells (1 without land)
         if mask is not None:  # land: every face touching a land cell is closed (physics.masks)
             land = staggered_masks(grid, mask, "mask")
-            self.mask_u, self.mask_v, self.mask_q = land.u, land.v, land.corner
-        self.register_buffer("f_pad", corner_coriolis(grid, self.mask_u), persistent=False)
+            self.mask_u, self.mask_v, self.mask_q, self.mask_c = land.u, land.v, land.corner, land.center
+        self.register_buffer("f_pad", padded_coriolis(grid, self.mask_u), persistent=False)
         self.wind_stress_fn: Optional[Callable] = None
         self.register_buffer("tau_x", None, persistent=False)
         self.register_buffer("tau_y", None, persistent=False)
@@ -183,6 +190,12 @@ class ShallowWater(nn.Module):
     # ------------------------------------------------------------------ dynamics
     def forward(self, t: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
         """Tendency ``d(eta, u, v)/dt``, shape ``(batch, 3, ny, nx)`` [m/s, m/s^2, m/s^2]."""
+        return self.tendency(t, state)
+
+    def tendency(self, t: torch.Tensor, state: torch.Tensor, faces: Optional[OpenFaces] = None) -> torch.Tensor:
+        """:meth:`forward` with optional open-face velocities (the hook of :mod:`physics.sw_open`):
+        ``faces`` (:class:`physics.sw_sphere.OpenFaces`) replace the walls' zero normal velocity in
+        the Coriolis and kinetic-energy terms; the continuity equation is left to the caller."""
         self._check(state)
         grid = self.grid
         eta, u, v, h = self._fields(state)
@@ -194,10 +207,10 @@ class ShallowWater(nn.Module):
         zeta = op.vorticity(u, v, grid)
         if self.mask_q is not None:
             zeta = zeta * self.mask_q.to(zeta.dtype)  # free slip: zeta = 0 on land corners
-        cor_u, cor_v = coriolis_terms(self.scheme, self._padded_pv(zeta, h), pad(U, grid), pad(V, grid), grid)
+        cor_u, cor_v = coriolis_accelerations(self.scheme, self._padded_pv(zeta, h), U, V, h, grid, faces)
         B = self.p("g", state) * eta
         if self.nonlinear:
-            B = B + 0.5 * (op.avg_forward(u * u, grid, "x") + op.avg_forward(v * v, grid, "y"))
+            B = B + kinetic_density(u, v, grid, faces)
         du = cor_u - op.dx_c2u(B, grid)
         dv = cor_v - op.dy_c2v(B, grid)
         if self._active["drag"]:
@@ -216,25 +229,31 @@ class ShallowWater(nn.Module):
 
     # ------------------------------------------------------------------ diagnostics
     def mass(self, state: torch.Tensor) -> torch.Tensor:
-        """Volume anomaly ``sum eta dx dy`` [m^3], shape ``(batch,)`` (total volume: add
-        ``H Lx Ly``)."""
+        """Volume anomaly ``sum A eta`` [m^3] (``A = dx dy``, or the exact cell areas on a sphere
+        grid), shape ``(batch,)`` (total volume: add ``H sum A``)."""
         self._check(state)
-        return state[:, 0].sum((-2, -1)) * self.grid.cell_area
+        return self._integral(state[:, 0], "center")
+
+    def _integral(self, f: torch.Tensor, loc: str) -> torch.Tensor:
+        """``sum A f`` over the rows of ``loc`` (exact areas on the sphere), ``(batch,)``."""
+        if self.grid.metric != "sphere":
+            return f.sum((-2, -1)) * self.grid.cell_area
+        return (f * areas(self.grid, loc, f)).sum((-2, -1))
 
     def kinetic_energy(self, state: torch.Tensor) -> torch.Tensor:
-        """``rho0 sum h (avg_x(u^2) + avg_y(v^2)) / 2 dx dy`` [J], ``(batch,)``; ``h -> H``
-        when linear. This averaging is the one the Bernoulli function uses, which makes
-        total energy an exact semi-discrete invariant of the ``"energy"`` scheme."""
+        """``rho0 sum A h K`` [J], ``(batch,)``, ``K = (avg_x(u^2) + avg_y(v^2)) / 2`` (sphere: the
+        face-area-weighted ``K`` of :func:`physics.sw_sphere.kinetic_density`); ``h -> H`` when
+        linear. This ``K`` is the one the Bernoulli function uses, which makes total energy an
+        exact semi-discrete invariant of the ``"energy"`` scheme."""
         self._check(state)
         eta, u, v, h = self._fields(state)
-        K = 0.5 * (op.avg_forward(u * u, self.grid, "x") + op.avg_forward(v * v, self.grid, "y"))
-        return self.rho0 * (h * K).sum((-2, -1)) * self.grid.cell_area
+        return self.rho0 * self._integral(h * kinetic_density(u, v, self.grid), "center")
 
     def potential_energy(self, state: torch.Tensor) -> torch.Tensor:
-        """``rho0 g sum eta^2 / 2 dx dy`` [J], ``(batch,)`` (available potential energy)."""
+        """``rho0 g sum A eta^2 / 2`` [J], ``(batch,)`` (available potential energy)."""
         self._check(state)
         eta = state[:, 0]
-        return self.rho0 * self.p("g", state) * 0.5 * (eta * eta).sum((-2, -1)) * self.grid.cell_area
+        return self.rho0 * self.p("g", state) * 0.5 * self._integral(eta * eta, "center")
 
     def total_energy(self, state: torch.Tensor) -> torch.Tensor:
         """Kinetic + potential energy [J], ``(batch,)``."""
@@ -254,11 +273,12 @@ class ShallowWater(nn.Module):
         return (zeta + f) / hq
 
     def potential_enstrophy(self, state: torch.Tensor) -> torch.Tensor:
-        """``sum h_q q^2 / 2 dx dy`` over the stored corners [m^3/s^2], ``(batch,)``."""
+        """``sum A_q h_q q^2 / 2`` over the stored corners [m^3/s^2], ``(batch,)`` (conserved by
+        ``"enstrophy"`` on periodic Cartesian grids only)."""
         eta = state[:, 0]
         hq = window(corner_depth(self.p("H", state) + eta, self.grid), self.grid, 0, 0)
         q = self.potential_vorticity(state)
-        return 0.5 * (hq * q * q).sum((-2, -1)) * self.grid.cell_area
+        return 0.5 * self._integral(hq * q * q, "corner")
 
     # ------------------------------------------------------------------ time step
     def dt_max(self, state: Optional[torch.Tensor] = None, method: Optional[str] = None) -> float:
@@ -268,29 +288,26 @@ class ShallowWater(nn.Module):
         ``C = (sqrt(g h_max) + |u|_max) dt sqrt(1/dx^2 + 1/dy^2) <= C_max`` with ``C_max =``
         :func:`physics.stepping.courant_limit` ``(method)`` (1 without a method: the classical
         CFL condition, ``dt = dx / sqrt(2 g H)`` for ``dx = dy`` at rest; rk4 ``sqrt(2)``, heun3
-        ``sqrt(3)/2``, ab3 0.36); viscosity: ``nu dt 4 (1/dx^2 + 1/dy^2) <=`` the method's real-axis
+        ``sqrt(3)/2``, ab3 0.36); ``dx`` is the smallest zonal spacing on a sphere grid (the poleward
+        row, :func:`physics.sw_sphere.smallest_dx`); viscosity: ``nu dt 4 (1/dx^2 + 1/dy^2) <=`` the method's real-axis
         limit (:func:`physics.stepping.diffusive_limit`, 2 without a method).
         """
         return self._limits(state, method)[0]
 
     def _limits(self, state: Optional[torch.Tensor], method: Optional[str]) -> tuple:
-        """``(dt_max, dt_wave, dt_visc, C_max, wave speed sqrt(g h_max), |u|_max)``."""
+        """``(dt_max, dt_wave, dt_visc, C_max, wave speed sqrt(g h_max), |u|_max, inv)``."""
         if method is not None:
             check_choice("method", method, tuple(dict.fromkeys(TORCHDIFFEQ_FIXED_STEP + METHODS)))
-        g = float(self.params["g"].value.detach())
-        H = float(self.params["H"].value.detach())
+        g, H = float(self.params["g"].value.detach()), float(self.params["H"].value.detach())
         speed_extra = 0.0
         if state is not None:
             self._check(state)
             if self.nonlinear:
                 H = H + max(float(state[:, 0].detach().max()), 0.0)
                 speed_extra = float(state[:, 1:].detach().abs().max())
-        inv = math.sqrt(1.0 / self.grid.dx**2 + 1.0 / self.grid.dy**2)
-        c_max = courant_limit(method)
-        dt_wave = c_max / ((math.sqrt(g * H) + speed_extra) * inv)
         nu = float(self.params["viscosity"].value.detach())
-        dt_visc = diffusive_limit(method) / (4.0 * nu * inv**2) if nu > 0 else math.inf
-        return min(dt_wave, dt_visc), dt_wave, dt_visc, c_max, math.sqrt(g * H), speed_extra
+        dt_wave, dt_visc, c_max, inv = step_limits(self.grid, math.sqrt(g * H) + speed_extra, nu, method)
+        return min(dt_wave, dt_visc), dt_wave, dt_visc, c_max, math.sqrt(g * H), speed_extra, inv
 
     def check_dt(self, dt: float, state: Optional[torch.Tensor] = None, method: Optional[str] = None) -> float:
         """Return ``dt`` after checking ``0 < dt <= dt_max(state, method)``.
@@ -301,15 +318,15 @@ class ShallowWater(nn.Module):
         integrating, so that a too-long step does not surface later as a negative depth.
         """
         dt = check_positive("dt", dt)
-        limit, dt_wave, dt_visc, c_max, c, u_max = self._limits(state, method)
+        limit, dt_wave, dt_visc, c_max, c, u_max, inv = self._limits(state, method)
         how = f"method {method!r}" if method is not None else "the classical CFL condition"
         if dt > dt_wave:
-            inv = math.sqrt(1.0 / self.grid.dx**2 + 1.0 / self.grid.dy**2)
+            dx_min = smallest_dx(self.grid)
             adv = f" + advection |u|_max = {u_max:.3g} m/s" if u_max > 0 else ""
             raise ValueError(
                 f"dt = {dt:.6g} s violates the CFL limit of {how}: Courant number "
                 f"(sqrt(g H) + |u|) dt sqrt(1/dx^2 + 1/dy^2) = {(c + u_max) * dt * inv:.3g} > {c_max:.3g} "
-                f"(gravity-wave speed sqrt(g H) = {c:.4g} m/s{adv}, dx = {self.grid.dx:.6g} m, "
+                f"(gravity-wave speed sqrt(g H) = {c:.4g} m/s{adv}, dx = {dx_min:.6g} m, "
                 f"dy = {self.grid.dy:.6g} m); use dt <= {dt_wave:.6g} s"
             )
         if dt > dt_visc:

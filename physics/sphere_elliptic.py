@@ -163,13 +163,28 @@ class RowHelmholtz:
 
     def __call__(self, q: torch.Tensor) -> torch.Tensor:
         check_field("q", q, self.grid.ny, self.grid.nx)
-        qh = dst1(q.narrow(-2, 1, self.grid.ny - 1), -1)  # (..., n, nx), free rows, x-modes
         if self.method == "eig":
-            ph = self.V @ (self.mult * (self.VtA @ qh))
-        else:
-            ph = tridiagonal_solve(self.factor, self.area * qh) * (2.0 / self.grid.nx)
-        psi = dst1(ph, -1)
-        return torch.cat((torch.zeros_like(psi.narrow(-2, 0, 1)), psi), dim=-2)
+            return row_helmholtz_apply(q, self.V, self.mult, self.VtA)
+        qh = dst1(q.narrow(-2, 1, self.grid.ny - 1), -1)  # (..., n, nx), free rows, x-modes
+        return _with_wall_row(dst1(tridiagonal_solve(self.factor, self.area * qh) * (2.0 / self.grid.nx), -1))
+
+
+def _with_wall_row(psi: torch.Tensor) -> torch.Tensor:
+    """Prepend the south wall row ``psi = 0`` to the free rows ``(..., ny - 1, nx)``."""
+    return torch.cat((torch.zeros_like(psi.narrow(-2, 0, 1)), psi), dim=-2)
+
+
+def row_helmholtz_apply(q: torch.Tensor, V: torch.Tensor, mult: torch.Tensor, VtA: torch.Tensor) -> torch.Tensor:
+    """The ``method="eig"`` solve of :class:`RowHelmholtz` from its factors (no input checks).
+
+    ``psi_m = V diag(mult_m) V^T A q_m`` per DST-I x-mode ``m`` of the free rows (module docstring),
+    with ``V`` ``(..., n, n)``, ``mult`` ``(..., n, nx)`` (``1 / (lambda - mu_m)`` times the inverse-DST
+    normalisation ``2 / nx``) and ``VtA = V^T diag(A)`` ``(..., n, n)``, ``n = ny - 1``; the factors'
+    leading dims broadcast with those of ``q`` ``(..., ny, nx)``. A functional form so that a model
+    can keep the factors as buffers (cast with the state's dtype). Returns ``psi`` ``(..., ny, nx)``.
+    """
+    qh = dst1(q.narrow(-2, 1, q.shape[-2] - 1), -1)  # (..., n, nx), free rows, x-modes
+    return _with_wall_row(dst1(V @ (mult * (VtA @ qh)), -1))
 
 
 def solve_helmholtz_rows(q: torch.Tensor, grid: Grid, kappa2: Kappa2 = 0.0, method: str = "eig") -> torch.Tensor:
@@ -179,4 +194,5 @@ def solve_helmholtz_rows(q: torch.Tensor, grid: Grid, kappa2: Kappa2 = 0.0, meth
     return RowHelmholtz(grid, kappa2, method)(q)
 
 
-__all__ = ["tridiagonal_factor", "tridiagonal_solve", "solve_tridiagonal", "RowHelmholtz", "solve_helmholtz_rows"]
+__all__ = ["tridiagonal_factor", "tridiagonal_solve", "solve_tridiagonal", "RowHelmholtz", "row_helmholtz_apply",
+           "solve_helmholtz_rows"]

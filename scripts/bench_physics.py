@@ -10,9 +10,12 @@ Rows (medians over ``--repeats`` interleaved repeats, ours then pyqg-jax each ti
 * reverse-mode gradient of ``sum(q_T^2)`` w.r.t. ``q_0`` through 100 AB3 steps at 64^2 (float64);
   pyqg-jax: ``jax.grad`` of the jit-compiled loop.
 * nonlinear shallow water (``physics.shallow_water.ShallowWater``), 128^2, RK4 steps/s.
-* closed-basin Poisson solve per call: Cartesian 2-D DST vs the lon/lat row-metric solver
-  (``physics.sphere_elliptic.RowHelmholtz``, ``eig`` and ``thomas``) at ``--sizes``
-  (``--sphere-only`` runs just these rows).
+* closed-basin Helmholtz solve per call: Cartesian 2-D DST vs the masked capacitance solve
+  (``physics.capacitance``: a peninsula basin and random 2 x 2 islands; coast-point count and
+  one-off factorisation time reported) vs the lon/lat row-metric solver
+  (``physics.sphere_elliptic.RowHelmholtz``, ``eig`` and ``thomas``) at ``--sizes``; and one
+  1.5-layer QG tendency on a sphere grid vs the beta-plane grid of the same box (a note instead if
+  ``physics.qg`` refuses sphere grids) -- ``--sphere-only`` runs just these rows.
 
 Ours runs with ``torch.set_num_threads(--threads)``; jax uses its default CPU thread pool
 (XLA), restricted to the same core count through ``taskset`` when run as documented below.
@@ -191,44 +194,116 @@ def bench_sw(args):
     return (f"SW nonlinear {n}^2 f64 rk4", {"sw": statistics.median(times)})
 
 
+def _islands(n: int, count: int, seed: int = 0) -> torch.Tensor:
+    """Ocean mask ``(n, n)`` with ``count`` random 2 x 2 islands away from the walls (bool, True = ocean)."""
+    gen = torch.Generator().manual_seed(seed)
+    ocean = torch.ones(n, n, dtype=torch.bool)
+    for j, i in torch.randint(3, n - 5, (count, 2), generator=gen).tolist():
+        ocean[j:j + 2, i:i + 2] = False
+    return ocean
+
+
+def _peninsula(n: int) -> torch.Tensor:
+    """A basin with a 2-cell-wide peninsula from the south wall (2/3 of the height) and a staircase
+    north-east coast (bool ``(n, n)``, True = ocean): tests/physics/_land.py's basin without its west coast."""
+    ocean = torch.ones(n, n, dtype=torch.bool)
+    ocean[: 2 * n // 3, n // 2: n // 2 + 2] = False
+    for k in range(n // 4):
+        ocean[n - 1 - k:, n - n // 4 + k:] = False
+    return ocean
+
+
+def _time_calls(calls: dict, repeats: int, reps: int) -> dict:
+    """Median seconds per call of each callable, interleaved over ``repeats`` rounds of ``reps`` calls."""
+    t = {k: [] for k in calls}
+    with torch.no_grad():
+        for f in calls.values():
+            f()  # warm-up
+        for _ in range(repeats):
+            for k, f in calls.items():
+                t0 = time.perf_counter()
+                for _ in range(reps):
+                    f()
+                t[k].append((time.perf_counter() - t0) / reps)
+    return {k: statistics.median(v) for k, v in t.items()}
+
+
 def bench_sphere_elliptic(args) -> list:
-    """Closed-basin Poisson solve per call [s]: today's Cartesian 2-D DST (precomputed multiplier)
-    vs the lon/lat row-metric solver of physics.sphere_elliptic (``eig`` and ``thomas``, factors
-    precomputed), batch 1 float64, same process, interleaved, medians; ratio = sphere / DST."""
+    """Closed-basin Helmholtz solve ``(Lap - 1/Ld^2) psi = q`` (Ld = 30 km, dx = 10 km) per call [s],
+    batch 1 float64, same process, interleaved, medians: the Cartesian 2-D DST (precomputed multiplier),
+    the masked capacitance solve (physics.capacitance; a peninsula basin and 2 x 2 random islands, the
+    one-off factorisation timed once and reported apart, with the coast-point count P), and the lon/lat
+    row-metric solver of physics.sphere_elliptic (``eig`` and ``thomas``, factors precomputed)."""
     import numpy as np
 
+    from physics.capacitance import CapacitanceSolver
     from physics.elliptic import apply_inverse, helmholtz_multiplier
+    from physics.masks import ocean_corner_mask
     from physics.sphere_elliptic import RowHelmholtz
 
+    kappa2 = 1.0 / 30e3**2
     rows = []
     for n in args.sizes:
         gc = Grid(n, n, dx=1e4, dy=1e4, boundary="closed")
         gs = Grid.from_lonlat(np.linspace(-60.0, -40.0, n), np.linspace(25.0, 45.0, n))
-        mult = helmholtz_multiplier(gc, 0.0)
-        solvers = {m: RowHelmholtz(gs, 0.0, m) for m in ("eig", "thomas")}
+        mult = helmholtz_multiplier(gc, kappa2)
+        setup, coast, solvers = {}, {}, {}
+        for name, ocean in (("peninsula", _peninsula(n)), ("islands", _islands(n, max(4, n // 8)))):
+            t0 = time.perf_counter()
+            solvers[name] = CapacitanceSolver(gc, ocean_corner_mask(gc, ocean), kappa2)
+            setup[name] = time.perf_counter() - t0
+            coast[name] = int(solvers[name].coast.numel())
+        for m in ("eig", "thomas"):
+            solvers[m] = RowHelmholtz(gs, kappa2, m)
         q = torch.randn(1, 1, n, n, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
-        calls = {"dst": lambda: apply_inverse(q, gc, mult), **{m: (lambda s=s: s(q)) for m, s in solvers.items()}}
-        reps = max(3, 50 * 64**2 // n**2)
-        t = {k: [] for k in calls}
-        with torch.no_grad():
-            for f in calls.values():
-                f()  # warm-up
-            for _ in range(args.repeats):
-                for k, f in calls.items():
-                    t0 = time.perf_counter()
-                    for _ in range(reps):
-                        f()
-                    t[k].append((time.perf_counter() - t0) / reps)
-        rows.append((f"closed Poisson {n}^2 f64", {k: statistics.median(v) for k, v in t.items()}))
+        calls = {"dst": lambda: apply_inverse(q, gc, mult), **{k: (lambda s=s: s.solve(q) if hasattr(s, "solve") else s(q))
+                                                             for k, s in solvers.items()}}
+        med = _time_calls(calls, args.repeats, max(3, 50 * 64**2 // n**2))
+        rows.append((f"closed Helmholtz {n}^2 f64", med, coast, setup))
+    return rows
+
+
+def bench_sphere_qg(args) -> list:
+    """One 1.5-layer QG tendency (closed box, Ld = 30 km, nu4 on) [s]: Cartesian (beta-plane) grid vs a
+    sphere grid of the same lon/lat box (33-43 N); a row with None and the reason if physics.qg refuses the sphere."""
+    import numpy as np
+
+    rows = []
+    for n in args.sizes:
+        lon, lat = np.linspace(295.125, 304.875, n), np.linspace(33.125, 42.875, n)
+        models = {}
+        for metric in ("beta_plane", "sphere"):
+            grid = Grid.from_lonlat(lon, lat, metric=metric)
+            try:
+                models[metric] = QG(grid, Ld=30e3, nu4=1e10, check_finite=False)
+            except ValueError as err:
+                models[metric] = str(err).split("(")[0].strip()
+        if isinstance(models["sphere"], str):
+            rows.append((f"QG 1.5-layer tendency {n}^2", None, models["sphere"]))
+            continue
+        gen = torch.Generator().manual_seed(0)
+        q = {k: 1e-6 * torch.randn(1, 1, n, n, generator=gen, dtype=torch.float64) * m.mask for k, m in models.items()}
+        calls = {k: (lambda m=m, x=q[k]: m(0.0, x)) for k, m in models.items()}
+        rows.append((f"QG 1.5-layer tendency {n}^2", _time_calls(calls, args.repeats, max(3, 50 * 64**2 // n**2)), ""))
     return rows
 
 
 def print_sphere_elliptic(args) -> None:
-    print(f"{'case':32s} {'DST [ms]':>12s} {'sphere eig':>14s} {'thomas':>12s} {'eig/DST':>8s} {'thom/DST':>9s}")
-    for label, med in bench_sphere_elliptic(args):
+    print(f"{'case':28s} {'DST [ms]':>9s} {'peninsula':>10s} {'islands':>9s} {'sphere eig':>11s} {'thomas':>8s}"
+          f" {'pen/DST':>8s} {'isl/DST':>8s} {'eig/DST':>8s} {'thom/DST':>9s}   coast points P, factorisation [s]")
+    for label, med, coast, setup in bench_sphere_elliptic(args):
         ms = {k: 1e3 * v for k, v in med.items()}
-        print(f"{label:32s} {ms['dst']:12.3f} {ms['eig']:14.3f} {ms['thomas']:12.3f} "
-              f"{med['eig'] / med['dst']:8.2f} {med['thomas'] / med['dst']:9.2f}", flush=True)
+        r = {k: med[k] / med["dst"] for k in med}
+        print(f"{label:28s} {ms['dst']:9.3f} {ms['peninsula']:10.3f} {ms['islands']:9.3f} {ms['eig']:11.3f} "
+              f"{ms['thomas']:8.3f} {r['peninsula']:8.2f} {r['islands']:8.2f} {r['eig']:8.2f} {r['thomas']:9.2f}   "
+              f"peninsula P={coast['peninsula']} ({setup['peninsula']:.2f} s), islands P={coast['islands']} "
+              f"({setup['islands']:.2f} s)", flush=True)
+    for label, med, why in bench_sphere_qg(args):
+        if med is None:
+            print(f"{label:28s} sphere QG not available: {why}", flush=True)
+        else:
+            print(f"{label:28s} beta-plane {1e3 * med['beta_plane']:8.3f} ms, sphere {1e3 * med['sphere']:8.3f} ms, "
+                  f"sphere/beta-plane {med['sphere'] / med['beta_plane']:5.2f}", flush=True)
 
 
 def main() -> None:
@@ -238,7 +313,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--sizes", type=int, nargs="+", default=[64, 128, 256])
     ap.add_argument("--no-pyqg", action="store_true", help="skip pyqg-jax")
-    ap.add_argument("--sphere-only", action="store_true", help="only the closed Poisson solves (DST vs lon/lat rows)")
+    ap.add_argument("--sphere-only", action="store_true", help="only the closed Helmholtz solves (DST, masked, lon/lat rows) and the sphere QG row")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     if args.sphere_only:

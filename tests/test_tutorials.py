@@ -41,7 +41,7 @@ EXTRA_IMPORTS = {"01_physics_you_can_trust.py": ("pyqg_jax", "jax")}
 def test_tutorials_are_found():
     # Guards the glob: a renamed folder must not silently turn the notebook tests into no tests.
     assert [p.name for p in NOTEBOOKS] == ["01_physics_you_can_trust.py", "02_aphynity_reaction_diffusion.py",
-                                          "03_real_ssh_to_currents.py"]
+                                          "03_real_ssh_to_currents.py", "04_learning_the_hidden_state.py"]
 
 
 def test_notebooks_have_no_outputs_and_are_percent_scripts():

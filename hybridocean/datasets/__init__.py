@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from hybridocean.trajectories import Trajectories
+from physics._checks import check_int
 
 from . import pendulum, reaction_diffusion, wave  # noqa: F401  (register the systems)
 from .base import PRIORS, SPLIT_IDS, PriorSpec, SystemSpec, get_system, systems, trajectory_rng
@@ -35,8 +36,7 @@ def make_prior(system: str, prior: str, learnable: bool = True) -> Optional[nn.M
 def generate(system: str, split: str, n: int, seed: int = 0) -> Trajectories:
     """Generate ``n`` trajectories of ``split`` (float64, deterministic in ``(seed, split, i)``)."""
     spec = get_system(system)
-    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-        raise ValueError(f"n must be a positive int, got {n!r}")
+    n, seed = check_int("n", n, 1), check_int("seed", seed, 0)
     y0 = torch.stack([torch.from_numpy(spec.initial_state(trajectory_rng(seed, split, i))) for i in range(n)])
     t = spec.times()
     physics = spec.make_physics("true")
@@ -75,9 +75,8 @@ def load_dataset(
     spec = get_system(system)
     if split not in SPLIT_IDS:
         raise ValueError(f"split must be one of {tuple(SPLIT_IDS)}, got {split!r}")
-    n = spec.size(split, preset) if n is None else n
-    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-        raise ValueError(f"n must be a positive int, got {n!r}")
+    n = spec.size(split, preset) if n is None else check_int("n", n, 1)
+    seed = check_int("seed", seed, 0)
     if not use_cache:
         return generate(system, split, n, seed)
     settings = generator_settings(spec)

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from physics._checks import check_choice
+from physics._checks import check_choice, check_int
 
 #: Names of the data splits and the integer mixed into their seeds.
 SPLIT_IDS = {"train": 0, "val": 1, "test": 2}
@@ -119,9 +119,8 @@ class SystemSpec:
 def trajectory_rng(seed: int, split: str, index: int) -> np.random.Generator:
     """The generator of trajectory ``index`` of ``split`` (see the module docstring)."""
     check_choice("split", split, tuple(SPLIT_IDS))
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
-    return np.random.default_rng([int(seed), SPLIT_IDS[split], int(index)])
+    seed, index = check_int("seed", seed, 0), check_int("index", index, 0)
+    return np.random.default_rng([seed, SPLIT_IDS[split], index])
 
 
 _REGISTRY: Dict[str, SystemSpec] = {}

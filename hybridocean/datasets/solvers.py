@@ -14,6 +14,8 @@ import torchdiffeq
 from scipy.integrate import solve_ivp
 from torch import nn
 
+from physics._checks import check_int
+
 
 def scipy_dop853(physics: nn.Module, y0: torch.Tensor, t: torch.Tensor, rtol: float, atol: float) -> torch.Tensor:
     """Integrate ``dx/dt = physics(t, x)`` for each row of ``y0`` ``(n, *state)`` with DOP853.
@@ -45,6 +47,7 @@ def rk4_substeps(physics: nn.Module, y0: torch.Tensor, t: torch.Tensor, substeps
     ``y0``: ``(n, *state)``; returns ``(n, T, *state)`` float64. Integrates ``chunk``
     trajectories at a time to bound memory.
     """
+    substeps, chunk = check_int("substeps", substeps, 1), check_int("chunk", chunk, 1)
     t = t.to(torch.float64)
     h = float(t[1] - t[0]) / substeps
     out = []

@@ -29,6 +29,7 @@ _EXPORTS = {
     "fourdvar": ("WindowProblem", "WindowResult"),
     "fourdvar_windows": ("FourDVar",),
     "learned": ("LearnedEstimator",),
+    "learned_fourdvar": ("LearnedFourDVar",),
 }
 
 

@@ -3,9 +3,10 @@ and score an estimate against a gridded truth.
 
 ::
 
-    hybridocean estimate --obs OBS.nc --method {geostrophic,cyclogeostrophic,oi} --out EST.nc \\
-        [--grid FILE | --bbox LON0 LON1 LAT0 LAT1 --resolution DEG] [--start T --end T --step-hours H] \\
-        [--f0 F --beta B --y0 Y] [--g G] [--param NAME=VALUE ...] [--staggered]
+    hybridocean estimate --obs OBS.nc --method {geostrophic,cyclogeostrophic,oi,4dvar,learned,learned+4dvar} \\
+        --out EST.nc [--grid FILE | --bbox LON0 LON1 LAT0 LAT1 --resolution DEG] \\
+        [--start T --end T --step-hours H] [--f0 F --beta B --y0 Y] [--g G] [--param NAME=VALUE ...] \\
+        [--staggered] [--model {qg1.5,sw}] [--Ld LD | --H H] [--checkpoint CKPT] [--iterations N] [--seed S]
     hybridocean evaluate --estimate EST.nc --truth TRUTH.nc [--holdout TRACKS.nc] [--obs OBS.nc] --out DIR
 
 ``estimate`` reads ``--obs``: an :class:`~hybridocean.observations.Observations` file (one
@@ -29,6 +30,19 @@ any other constructor argument of the estimator (values parsed as JSON, else kep
 The estimate (:func:`~hybridocean.estimation.base.estimate_dataset` layout) is written
 atomically; its attributes record ``y0_m``, ``g_m_per_s2`` and the input file.
 
+Model-based methods (:mod:`.cli_models`: models, physical parameters, grids, time steps):
+``4dvar`` (:class:`~.fourdvar_windows.FourDVar` with ``--model qg1.5`` -- the default -- or
+``sw``; windows of the output span up to 10 days; ``--param`` any FourDVar argument, e.g.
+``max_iter=30``, ``sigma_b=0.1``, ``length_b=1e5``, ``window=172800``); ``learned``
+(:class:`~.learned.LearnedEstimator`: with ``--checkpoint CKPT`` from ``hybridocean
+train-estimator``, else trained first on the observed values of ``--obs`` itself, ``--iterations``
+and ``--seed``, :mod:`.cli_train`; output times every training frame); ``learned+4dvar``
+(:class:`~.learned_fourdvar.LearnedFourDVar`: the learned SSH at each window start is that
+window's background and first guess; ``--param`` goes to the 4D-Var). Their attributes add
+``model``, ``model_grid`` (``beta_plane ...`` where a lon/lat input runs on its tangent plane),
+``Ld_m`` (and ``H_m``), and for learned methods ``learned_validation`` (held-out platform or
+random observations) and the checkpoint or training length.
+
 ``evaluate`` scores the estimate with :func:`~hybridocean.estimation.evaluation.evaluate_estimate`
 (RMSE, ``mu``, ``sigma_t``, PSD ``lambda_x``/``lambda_t``, ``tau_uv``, vorticity and strain
 scores; along-track scores on ``--holdout``), prints the JSON and writes ``DIR/metrics.json``
@@ -40,55 +54,37 @@ grid and include every estimate time.
 
 Bad input -- no observed value at all, output times outside the observations, truth and
 estimate on different grids or times, an output path that cannot be written, unreadable
-files -- is a one-line ``hybridocean: error:`` naming the option, exit status 2
+files, ``--model``/``--checkpoint``/``--iterations``/``--H``/``--Ld`` with a method that does not
+take them or out of range, a checkpoint that is missing, not one, or for another grid, model or
+frame spacing -- is a one-line ``hybridocean: error:`` naming the option, exit status 2
 (:func:`hybridocean.cli.main`). Registered in :data:`hybridocean.cli.SUBCOMMANDS` as
-``hybridocean.estimation.cli:Estimate`` and ``hybridocean.estimation.cli_evaluate:Evaluate``
-(:mod:`.cli_evaluate`).
+``hybridocean.estimation.cli:Estimate``, ``hybridocean.estimation.cli_train:TrainEstimator``
+(:mod:`.cli_train`) and ``hybridocean.estimation.cli_evaluate:Evaluate`` (:mod:`.cli_evaluate`).
+Input helpers: :mod:`.cli_inputs`.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
 import inspect
-import json
-import math
-import sys
 import time
 import warnings
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional
+
+from .cli_inputs import (DEFAULT_G, G_ATTRS, XY_ATTRS, _finite_float, _open, _param, command_line,  # noqa: F401
+                         notes, output_grid, output_times, override, read_obs, threads)
+from .cli_models import LEARNED_METHODS, MODEL_METHODS, add_model_options, check_model_options
 
 #: method name -> module defining its Estimator subclass (the class whose ``method`` equals the name).
 METHODS: Dict[str, str] = {
     "geostrophic": "hybridocean.estimation.geostrophic",
     "cyclogeostrophic": "hybridocean.estimation.cyclogeostrophic",
     "oi": "hybridocean.estimation.oi",
+    "4dvar": "hybridocean.estimation.fourdvar_windows",
+    "learned": "hybridocean.estimation.learned",
+    "learned+4dvar": "hybridocean.estimation.learned_fourdvar",
 }
-DEFAULT_G = 9.81
-#: global attributes read on x/y grids: option -> attribute names (first present wins).
-XY_ATTRS = {"f0": ("f0_per_s",), "beta": ("beta_per_m_per_s",), "y0": ("y0_m",)}
-G_ATTRS = ("g_m_per_s2", "g")
-
-
-def _finite_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
-    if not math.isfinite(v):
-        raise argparse.ArgumentTypeError(f"must be finite, got {text!r}")
-    return v
-
-
-def _param(text: str) -> Tuple[str, Any]:
-    name, eq, raw = text.partition("=")
-    if not eq or not name.strip().isidentifier():
-        raise argparse.ArgumentTypeError(f"must be NAME=VALUE, got {text!r}")
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        value = raw
-    return name.strip(), value
 
 
 def estimator_class(method: str) -> type:
@@ -148,184 +144,74 @@ def build_estimator(method: str, params: Dict[str, Any], g: Optional[float]) -> 
         raise UserError(f"--param ({method}): {one_line(e)}") from None
 
 
-# ------------------------------------------------------------------ reading inputs
-def _open(path: str, option: str) -> Any:
-    """The Dataset of netCDF file ``path`` (loaded, closed); ``UserError`` naming ``option``."""
-    import xarray as xr
+def add_input_options(p: argparse.ArgumentParser) -> None:
+    """The input/grid/time/Coriolis/gravity options shared by ``estimate`` and ``train-estimator``."""
+    p.add_argument("--variable", default=None, help="SSH variable of a gridded --obs (default: recognised)")
+    p.add_argument("--grid", default=None, help="gridded file whose grid (and times, if any) the estimate uses")
+    p.add_argument("--bbox", nargs=4, type=_finite_float, default=None, metavar=("LON0", "LON1", "LAT0", "LAT1"),
+                   help="lon/lat output box [degrees] (with --resolution)")
+    p.add_argument("--resolution", type=_finite_float, default=None, help="cell size of the --bbox grid [degrees]")
+    p.add_argument("--start", default=None, help="first output time (default: the first observation)")
+    p.add_argument("--end", default=None, help="last output time at most (default: the last observation)")
+    p.add_argument("--step-hours", type=_finite_float, default=24.0, help="output time step [h] (default 24)")
+    p.add_argument("--f0", type=_finite_float, default=None, help="x/y grids: Coriolis parameter at y0 [1/s]")
+    p.add_argument("--beta", type=_finite_float, default=None, help="x/y grids: df/dy [1/(m s)]")
+    p.add_argument("--y0", type=_finite_float, default=None, help="x/y grids: y where f = f0 [m] (default Ly/2)")
+    p.add_argument("--g", type=_finite_float, default=None, help="gravity [m/s^2] (default: file attribute, else 9.81)")
+    p.add_argument("--param", type=_param, action="append", default=[], metavar="NAME=VALUE",
+                   help="another estimator argument (repeatable), e.g. --param window=172800")
+    p.add_argument("--threads", type=threads, default=1, help="torch CPU threads (default 1)")
+
+
+def _gravity(args: argparse.Namespace, attrs: Dict[str, Any]) -> Optional[float]:
+    from hybridocean.cli import UserError
+
+    if args.step_hours <= 0:
+        raise UserError(f"--step-hours must be > 0, got {args.step_hours:g}")
+    g = override("--g", args.g, attrs, G_ATTRS)
+    if g is not None and not g > 0:
+        raise UserError(f"--g must be > 0 (m/s^2), got {g:g}")
+    return g
+
+
+def model_inputs(args: argparse.Namespace) -> Dict[str, Any]:
+    """Read ``--obs`` and everything a model-based method needs: ``obs``, ``attrs``, ``g``, the
+    output ``grid`` and ``times``, the ``model_grid`` (:func:`.cli_models.model_grid`), ``points``
+    (the finite observations), ``kind`` (``--model``, default ``qg1.5``; for a ``--checkpoint``
+    the checkpoint's), ``phys`` and ``physics`` (the model), ``params`` (``--param``)."""
+    import torch
 
     from hybridocean.cli import UserError, one_line
 
-    p = Path(path).expanduser()
-    if not p.is_file():
-        raise UserError(f"{option} {path!r}: no such file")
+    from .base import prepare_inputs
+    from .cli_models import DEFAULT_WINDOW, build_physics, model_grid, physical_parameters
+    from .cli_train import checkpoint_model
+
+    check_model_options(args)
+    torch.set_num_threads(args.threads)
+    params = dict(args.param)
+    obs, attrs = read_obs(args.obs, args.variable)
+    g = _gravity(args, attrs)
+    g = DEFAULT_G if g is None else g
+    grid, times, source = output_grid(obs, attrs, args)
+    margin = float(params.get("window", DEFAULT_WINDOW)) if args.method == "4dvar" else 0.0
+    times = output_times(obs, times, source, args, margin)
+    ckpt = getattr(args, "checkpoint", None)
     try:
-        with xr.open_dataset(p) as ds:
-            return ds.load()
-    except (OSError, ValueError, RuntimeError) as e:
-        raise UserError(f"{option} {path!r}: cannot read it as netCDF ({one_line(e)})") from None
-
-
-def _notes(caught) -> None:
-    for w in caught:
-        print(f"hybridocean: note: {str(w.message).splitlines()[0]}", file=sys.stderr)
-
-
-def read_obs(path: str, variable: Optional[str] = None) -> Tuple[Any, Dict[str, Any]]:
-    """``(obs, attrs)``: an :class:`Observations` (file with dim ``obs``) or a gridded Dataset
-    (:func:`~hybridocean.observations.read_l4`), and the file's global attributes.
-
-    ``UserError`` naming ``--obs`` for an unreadable file or one without any finite SSH."""
-    import numpy as np
-
-    from hybridocean.cli import UserError, one_line
-    from hybridocean.observations import Observations, read_l4
-
-    raw = _open(path, "--obs")
-    attrs = dict(raw.attrs)
-    if "obs" in raw.dims:
-        try:
-            obs = Observations(raw)
-        except (ValueError, TypeError) as e:
-            raise UserError(f"--obs {path!r}: not a valid observations file ({one_line(e)})") from None
-        if not np.isfinite(obs.ssh).any():
-            raise UserError(f"--obs {path!r}: no observed value at all (every ssh is NaN)")
-        return obs, attrs
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            ds = read_l4(raw, variables=[variable] if variable else None)
-        except ValueError as e:
-            msg = one_line(e)
-            if "missing" in msg:
-                raise UserError(f"--obs {path!r}: no observed value at all ({msg})") from None
-            raise UserError(f"--obs {path!r}: {msg}") from None
-    _notes([w for w in caught if "impossible" not in str(w.message)])
-    for k in ("f0_per_s", "beta_per_m_per_s", "y0_m", "grid_boundary") + G_ATTRS:
-        if k in attrs:
-            ds.attrs.setdefault(k, attrs[k])
-    return ds, attrs
-
-
-def _override(option: str, flag: Optional[float], attrs: Dict[str, Any], names: Tuple[str, ...]) -> Optional[float]:
-    """The value of ``option``: the flag, else the first attribute of ``names``, else None."""
-    file_value = next((float(attrs[n]) for n in names if n in attrs), None)
-    if flag is not None and file_value is not None and not math.isclose(flag, file_value, rel_tol=1e-12):
-        print(f"hybridocean: note: {option} {flag:g} overrides the file's {names[0]} = {file_value:g}", file=sys.stderr)
-    return flag if flag is not None else file_value
-
-
-def _with_planes(grid: Any, args: argparse.Namespace, attrs: Dict[str, Any]) -> Any:
-    """``grid`` with f0/beta/y0 from the flags / attributes on x/y grids (error on lon/lat ones)."""
-    from hybridocean.cli import UserError
-    from physics.grid import Grid
-
-    given = [f"--{k}" for k in XY_ATTRS if getattr(args, k) is not None]
-    if grid.metric == "sphere":
-        if given:
-            raise UserError(f"{given[0]}: applies to x/y grids only; a lon/lat grid uses f = 2 Omega sin(lat)")
-        return grid
-    vals = {k: _override(f"--{k}", getattr(args, k), attrs, names) for k, names in XY_ATTRS.items()}
-    return Grid(grid.nx, grid.ny, dx=grid.dx, dy=grid.dy, boundary=grid.boundary,
-                f0=grid.f0 if vals["f0"] is None else vals["f0"], beta=grid.beta if vals["beta"] is None else vals["beta"],
-                y0=vals["y0"], lon=grid.lon, lat=grid.lat)
-
-
-def _bbox_grid(args: argparse.Namespace) -> Any:
-    """Lon/lat grid of ``--bbox LON0 LON1 LAT0 LAT1`` at ``--resolution`` degrees (cell centres)."""
-    import numpy as np
-
-    from hybridocean.cli import UserError
-    from physics.grid import Grid
-
-    lon0, lon1, lat0, lat1 = args.bbox
-    res = args.resolution
-    if res is None or not res > 0:
-        raise UserError(f"--resolution: a cell size > 0 degrees is required with --bbox, got {res}")
-    width = (lon1 - lon0) % 360.0 or (360.0 if lon1 != lon0 else 0.0)
-    nx, ny = int(round(width / res)), int(round((lat1 - lat0) / res))
-    if nx < 2 or ny < 2:
-        raise UserError(f"--bbox {args.bbox}: at --resolution {res} the box holds {max(nx, 0)} x {max(ny, 0)} cells; need >= 2 x 2 (lat0 < lat1)")
-    lon = lon0 + res * (np.arange(nx) + 0.5)
-    wrapped = np.mod(lon + 180.0, 360.0) - 180.0  # [-180, 180) unless that breaks the order (180 E crossing)
-    lon = wrapped if np.all(np.diff(wrapped) > 0) else lon
-    lat = lat0 + res * (np.arange(ny) + 0.5)
-    try:
-        return Grid.from_lonlat(lon, lat, boundary="closed")
+        mgrid, described = model_grid(grid, args.model or ("qg1.5" if ckpt is None else checkpoint_model(ckpt)))
     except ValueError as e:
-        raise UserError(f"--bbox {args.bbox}: {e}") from None
-
-
-def _output_grid(obs: Any, attrs: Dict[str, Any], args: argparse.Namespace) -> Tuple[Any, Any, str]:
-    """``(grid, times or None, where the times come from)`` of the estimate."""
-    from hybridocean.cli import UserError, one_line
-    from hybridocean.observations import Observations, grid_from_dataset
-
-    times, source = None, "--obs"
-    if args.grid is not None and args.bbox is not None:
-        raise UserError("--grid and --bbox: give one of them")
-    if args.grid is not None:
-        gds = _open(args.grid, "--grid")
-        try:
-            grid = grid_from_dataset(gds)
-        except ValueError as e:
-            raise UserError(f"--grid {args.grid!r}: {one_line(e)}") from None
-        grid = _with_planes(grid, args, dict(gds.attrs))
-        if "time" in gds.coords and gds["time"].size:
-            times, source = gds["time"].values, "--grid"
-        return grid, times, source
-    if args.bbox is not None:
-        return _with_planes(_bbox_grid(args), args, {}), None, source
-    if isinstance(obs, Observations):
-        raise UserError("--grid or --bbox/--resolution: required when --obs holds observation points (not a map)")
-    grid = _with_planes(grid_from_dataset(obs), args, attrs)
-    return grid, obs["time"].values, source
-
-
-def _times(obs: Any, times: Any, source: str, args: argparse.Namespace, margin_s: float) -> Any:
-    """Output times (datetime64[ns]), checked against the observations' span +- ``margin_s``."""
-    import numpy as np
-
-    from hybridocean.cli import UserError
-    from hybridocean.observations import Observations, ssh_variable
-
-    if isinstance(obs, Observations):
-        tobs = obs.time[np.isfinite(obs.ssh)]
-    else:
-        da = obs[obs.attrs.get("ssh_variable") or ssh_variable(obs)]
-        seen = np.isfinite(np.asarray(da.values, dtype=np.float64)).reshape(da.sizes["time"], -1).any(axis=1)
-        tobs = np.asarray(obs["time"].values).astype("datetime64[ns]")[seen]
-    lo, hi = tobs.min(), tobs.max()
-    explicit = args.start is not None or args.end is not None
-    if times is None or explicit:
-        def when(opt: str, text: Optional[str], default: Any) -> Any:
-            if text is None:
-                return default
-            try:
-                return np.datetime64(text, "ns")
-            except ValueError:
-                raise UserError(f"{opt}: not a date/time (e.g. 2019-01-01 or 2019-01-01T12:00), got {text!r}") from None
-        step = np.timedelta64(int(round(args.step_hours * 3600e9)), "ns")
-        margin = np.timedelta64(int(round(margin_s * 1e9)), "ns")
-        # defaults: the whole steps (since 2000-01-01) nearest the first / last observation,
-        # moved one step inward when that falls beyond what the method allows
-        origin = np.datetime64("2000-01-01", "ns")
-        t_lo = origin + np.round((lo - origin) / step) * step
-        t_lo = t_lo + step if t_lo < lo - margin else t_lo
-        t_hi = origin + np.round((hi - origin) / step) * step
-        t_hi = t_hi - step if t_hi > hi + margin else t_hi
-        start, end = when("--start", args.start, t_lo), when("--end", args.end, max(t_hi, t_lo))
-        if end < start:
-            raise UserError(f"--end {end} is before --start {start}")
-        times = np.arange(start, end + np.timedelta64(1, "ns"), step)
-        source = "--start/--end" if explicit else "the observations' span"
-    times = np.asarray(times).astype("datetime64[ns]")
-    margin = np.timedelta64(int(round(margin_s * 1e9)), "ns")
-    bad = times[(times < lo - margin) | (times > hi + margin)]
-    if bad.size:
-        opt = source if source.startswith("--") else "--start/--end"
-        raise UserError(f"{opt}: {bad.size} output time(s) ({bad[0]} .. {bad[-1]}) lie outside the observations' "
-                        f"span [{lo}, {hi}] (+- {margin_s / 86400:g} days allowed by this method)")
-    return times
+        raise UserError(f"--obs/--grid/--bbox: the models cannot run on this grid ({one_line(e)})") from None
+    try:
+        points = prepare_inputs(obs, mgrid, times, time_margin_s=margin, variable=args.variable).obs
+    except ValueError as e:
+        raise UserError(f"--obs {args.obs!r}: {one_line(e)}") from None
+    out = {"obs": obs, "attrs": attrs, "g": g, "grid": grid, "times": times, "model_grid": mgrid,
+           "model_grid_kind": described, "points": points, "params": params}
+    if ckpt is not None:
+        return out  # the model comes from the checkpoint (Estimate._model_estimator)
+    kind = args.model or "qg1.5"
+    phys = physical_parameters(kind, mgrid, g, args.H, args.Ld)
+    return {**out, "kind": kind, "phys": phys, "physics": build_physics(kind, mgrid, phys)}
 
 
 class Estimate:
@@ -340,82 +226,102 @@ class Estimate:
         p.add_argument("--obs", required=True, help="Observations netCDF (dim 'obs') or gridded SSH with NaN gaps")
         p.add_argument("--method", required=True, choices=sorted(METHODS), help="estimation method")
         p.add_argument("--out", required=True, help="output estimate netCDF (written atomically)")
-        p.add_argument("--variable", default=None, help="SSH variable of a gridded --obs (default: recognised)")
-        p.add_argument("--grid", default=None, help="gridded file whose grid (and times, if any) the estimate uses")
-        p.add_argument("--bbox", nargs=4, type=_finite_float, default=None, metavar=("LON0", "LON1", "LAT0", "LAT1"),
-                       help="lon/lat output box [degrees] (with --resolution)")
-        p.add_argument("--resolution", type=_finite_float, default=None, help="cell size of the --bbox grid [degrees]")
-        p.add_argument("--start", default=None, help="first output time (default: the first observation)")
-        p.add_argument("--end", default=None, help="last output time at most (default: the last observation)")
-        p.add_argument("--step-hours", type=_finite_float, default=24.0, help="output time step [h] (default 24)")
-        p.add_argument("--f0", type=_finite_float, default=None, help="x/y grids: Coriolis parameter at y0 [1/s]")
-        p.add_argument("--beta", type=_finite_float, default=None, help="x/y grids: df/dy [1/(m s)]")
-        p.add_argument("--y0", type=_finite_float, default=None, help="x/y grids: y where f = f0 [m] (default Ly/2)")
-        p.add_argument("--g", type=_finite_float, default=None, help="gravity [m/s^2] (default: file attribute, else 9.81)")
-        p.add_argument("--param", type=_param, action="append", default=[], metavar="NAME=VALUE",
-                       help="another estimator argument (repeatable), e.g. --param window=172800")
+        add_input_options(p)
         p.add_argument("--staggered", action="store_true", help="also write the C-grid velocities u_c, v_c")
-        p.add_argument("--threads", type=_threads, default=1, help="torch CPU threads (default 1)")
+        add_model_options(p, checkpoint=True)
         return p
+
+    @staticmethod
+    def _model_estimator(args: argparse.Namespace) -> tuple:
+        """``(estimator, model inputs, extra attributes)`` of a model-based method."""
+        from hybridocean.cli import UserError, one_line
+
+        from .cli_models import build_physics, fourdvar_arguments
+        from .cli_train import DEFAULT_ITERATIONS, checkpoint_model, load_learned, train_learned
+        from .output import _as_times
+        from hybridocean.observations.core import seconds_since
+
+        mi = model_inputs(args)
+        attrs: Dict[str, Any] = {"model_grid": mi["model_grid_kind"]}
+        learned = None
+        if args.method in LEARNED_METHODS:
+            kind = args.model or ("qg1.5" if args.checkpoint is None else checkpoint_model(args.checkpoint))
+            if abs(mi["g"] - 9.81) > 1e-12 and kind == "qg1.5":
+                # LearnedEstimator's QG state map uses psi = 9.81 eta / f0 (it takes no g yet)
+                raise UserError(f"--g {mi['g']:g}: the learned estimator's QG state uses g = 9.81 m/s^2; "
+                                "give --g 9.81 (or --model sw, whose model takes g)")
+            if args.checkpoint is not None:
+                learned, got = load_learned(args.checkpoint, mi["model_grid"], mi["times"], args.model,
+                                            {"H": args.H, "Ld": args.Ld}, mi["g"])
+                mi.update(kind=got["kind"], phys=got["phys"], physics=build_physics(got["kind"], mi["model_grid"], got["phys"]))
+                attrs.update(got["info"])
+            else:
+                args.iterations = DEFAULT_ITERATIONS if args.iterations is None else args.iterations
+                lparams = mi["params"] if args.method == "learned" else {}
+                learned, info = train_learned(mi["points"], mi["model_grid"], mi["times"], mi["physics"], args, lparams)
+                attrs.update(info)
+                if args.method == "learned+4dvar":  # its own model instance for the 4D-Var
+                    mi["physics"] = build_physics(mi["kind"], mi["model_grid"], mi["phys"])
+        attrs.update({"model": mi["kind"], **{k: v for k, v in mi["phys"].items() if k != "g_m_per_s2"}})
+        if args.method == "learned":
+            return learned, mi, attrs
+        ts = seconds_since(_as_times(mi["times"]), "2000-01-01")
+        try:
+            kw = fourdvar_arguments(mi["physics"], ts, mi["points"], mi["params"])
+            if args.method == "4dvar":
+                from .fourdvar_windows import FourDVar
+
+                est = FourDVar(mi["physics"], g=mi["g"], **kw)
+            else:
+                from .learned_fourdvar import LearnedFourDVar
+
+                est = LearnedFourDVar(learned, mi["physics"], g=mi["g"], **kw)
+        except (ValueError, TypeError) as e:
+            raise UserError(f"--param ({args.method}): {one_line(e)}") from None
+        return est, mi, attrs
 
     @staticmethod
     def run(args: argparse.Namespace) -> int:
         """Read, estimate, write; prints a one-paragraph summary. Returns 0."""
-        from hybridocean.cli import UserError, output_file
+        from hybridocean.cli import UserError, one_line, output_file
         from hybridocean.observations import Observations
 
         out = output_file(args.out)
-        if args.step_hours <= 0:
-            raise UserError(f"--step-hours must be > 0, got {args.step_hours:g}")
-        params = dict(args.param)
-        obs, attrs = read_obs(args.obs, args.variable)
-        g = _override("--g", args.g, attrs, G_ATTRS)
-        if g is not None and not g > 0:
-            raise UserError(f"--g must be > 0 (m/s^2), got {g:g}")
-        est = build_estimator(args.method, params, g)
-        grid, times, source = _output_grid(obs, attrs, args)
-        times = _times(obs, times, source, args, est.time_margin())
-        import torch
+        if args.method in MODEL_METHODS:
+            est, mi, extra = Estimate._model_estimator(args)
+            obs, grid, times, src = mi["points"], mi["model_grid"], mi["times"], mi["obs"]
+        else:
+            check_model_options(args)
+            import torch
 
-        torch.set_num_threads(args.threads)
+            torch.set_num_threads(args.threads)
+            obs, attrs = read_obs(args.obs, args.variable)
+            est = build_estimator(args.method, dict(args.param), _gravity(args, attrs))
+            grid, times, source = output_grid(obs, attrs, args)
+            times = output_times(obs, times, source, args, est.time_margin())
+            src, extra = obs, {}
         t0 = time.perf_counter()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            ds = est.estimate(obs, grid, times, staggered=args.staggered, variable=args.variable)
+            try:
+                ds = est.estimate(obs, grid, times, staggered=args.staggered, variable=args.variable)
+            except ValueError as e:
+                if args.method not in MODEL_METHODS:
+                    raise
+                raise UserError(f"--obs {args.obs!r} ({args.method}): {one_line(e)}") from None
         wall = time.perf_counter() - t0
-        _notes([w for w in caught if issubclass(w.category, UserWarning)])
-        ds.attrs.update({"g_m_per_s2": float(getattr(est, "g", DEFAULT_G)),
+        notes([w for w in caught if issubclass(w.category, UserWarning)])
+        ds.attrs.update({"g_m_per_s2": float(getattr(est, "g", DEFAULT_G)), **extra,
                          "obs_file": str(Path(args.obs).expanduser().resolve()), "wall_time_s": round(wall, 4),
-                         "history": ds.attrs.get("history", "") + "\n" + _command_line(args)})
+                         "history": ds.attrs.get("history", "") + "\n" + command_line(args)})
         from .output import write_estimate
 
         write_estimate(ds, out)
-        kind = "points" if isinstance(obs, Observations) else "map"
+        kind = "points" if isinstance(src, Observations) else "map"
+        trained = f" (after {extra['learned_train_s']:.1f} s of training)" if "learned_train_s" in extra else ""
         print(f"{args.method}: {ds.attrs.get('n_observations')} observed values ({kind}) -> {ds.sizes['time']} time(s) "
-              f"on a {grid.ny} x {grid.nx} grid in {wall:.2f} s; wrote {out}")
+              f"on a {grid.ny} x {grid.nx} grid in {wall:.2f} s{trained}; wrote {out}")
         return 0
 
 
-def _command_line(args: argparse.Namespace) -> str:
-    """The ``hybridocean estimate`` call of ``args`` (for the ``history`` attribute)."""
-    parts = ["hybridocean", "estimate"]
-    for k, v in vars(args).items():
-        if k.startswith("_") or k in ("command", "traceback") or v is None or v is False or v == []:
-            continue
-        opt = "--" + k.replace("_", "-")
-        if v is True:
-            parts.append(opt)
-        elif k == "param":
-            parts += [f"--param {n}={json.dumps(x)}" for n, x in v]
-        else:
-            parts.append(f"{opt} {' '.join(map(str, v)) if isinstance(v, (list, tuple)) else v}")
-    return " ".join(parts)
-
-
-def _threads(text: str) -> int:
-    from hybridocean.cli import positive_int
-
-    return positive_int(text)
-
-
-__all__ = ["Estimate", "METHODS", "estimator_class", "build_estimator", "read_obs"]
+__all__ = ["Estimate", "METHODS", "estimator_class", "build_estimator", "read_obs", "add_input_options", "model_inputs"]

@@ -16,10 +16,13 @@ so ``3 W`` channels. Output: ``C`` state channels (e.g. SSH for the 1.5-layer QG
 """
 from __future__ import annotations
 
+import math
+
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from ..networks import ConvResNet
+from ..networks import ConvResNet, _pad_edges
 
 FEATURES_PER_FRAME = 3
 """Channels per window frame: scaled value, mask, age (see the module docstring)."""
@@ -45,6 +48,61 @@ def window_features(values: torch.Tensor, mask: torch.Tensor, ages: torch.Tensor
     return torch.stack([v, mask, a], dim=2).flatten(1, 2)
 
 
+class NormalizedConvolution(nn.Module):
+    """Gaussian normalised convolution of a window's observations (Knutsson & Westin,
+    "Normalized and differential convolution", CVPR 1993): for each length ``sigma_s`` [cells]
+
+        ``e_s = G_s * (sum_j m_j y_j) / (G_s * (sum_j m_j))``,  ``c_s = G_s * (sum_j m_j) / W``
+
+    (``G_s`` the normalised 2-D Gaussian of std ``sigma_s`` cells, truncated at ``3 sigma_s``;
+    sums over the ``W`` frames of the window; periodic grids wrap, closed grids pad with zeros --
+    exact for both sums: no observation beyond a wall -- Neumann grids replicate the edge).
+    ``e_s`` is the local weighted mean of the observed values (0 where ``c_s = 0``): a cheap,
+    differentiable first guess of the SSH map, which the encoder corrects.
+
+    Input: the :func:`window_features` ``(N, 3 W, ny, nx)``; output ``(N, 2 S, ny, nx)``:
+    ``e_1 .. e_S`` (in the features' units, SSH / s), then ``c_1 .. c_S``.
+    """
+
+    def __init__(self, sigmas, boundary: str = "periodic") -> None:
+        super().__init__()
+        sig = [float(x) for x in sigmas]
+        if not sig or any(not x > 0 for x in sig):
+            raise ValueError(f"prior_sigmas must be positive lengths [cells], got {sigmas!r}")
+        self.boundary, self.sigmas = boundary, sig
+        for k, x in enumerate(sig):
+            r = int(math.ceil(3 * x))
+            g = torch.exp(-0.5 * (torch.arange(-r, r + 1, dtype=torch.float64) / x) ** 2)
+            self.register_buffer(f"kernel{k}", (g / g.sum()).view(1, 1, -1))
+
+    def _smooth(self, f: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+        """Separable Gaussian of ``f (N, 1, ny, nx)`` with the boundary's padding."""
+        r = kernel.shape[-1] // 2
+        if self.boundary == "closed":
+            f = F.pad(f, (r, r, r, r))
+        else:
+            f = _pad_edges(f, r, periodic=self.boundary == "periodic")
+        N, _, Y, X = f.shape
+        k = kernel.to(f)
+        f = F.conv1d(f.reshape(N * Y, 1, X), k).reshape(N, 1, Y, X - 2 * r)
+        f = F.conv1d(f.transpose(-1, -2).reshape(N * (X - 2 * r), 1, Y), k)
+        return f.reshape(N, 1, X - 2 * r, Y - 2 * r).transpose(-1, -2)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        """``(N, 3 W, ny, nx) -> (N, 2 S, ny, nx)`` (class docstring)."""
+        v, m = features[:, 0::FEATURES_PER_FRAME], features[:, 1::FEATURES_PER_FRAME]
+        W = v.shape[1]
+        num, den = (v * m).sum(1, keepdim=True), m.sum(1, keepdim=True)
+        est, conf = [], []
+        for k in range(len(self.sigmas)):
+            kern = getattr(self, f"kernel{k}")
+            n_s, d_s = self._smooth(num, kern), self._smooth(den, kern)
+            tiny = torch.finfo(d_s.dtype).eps
+            est.append(torch.where(d_s > tiny, n_s / d_s.clamp(min=tiny), torch.zeros_like(n_s)))
+            conf.append(d_s / W)
+        return torch.cat(est + conf, dim=1)
+
+
 class WindowEncoder(nn.Module):
     """``(N, 3 W, ny, nx) -> (N, C, ny, nx)``: a :class:`~hybridocean.networks.ConvResNet` on the
     ``3 W`` feature channels followed by a 1x1 convolution to the ``C`` state channels (output in
@@ -53,7 +111,12 @@ class WindowEncoder(nn.Module):
     Args:
         window: number of frames ``W`` (>= 1).
         out_channels: ``C``.
-        hidden, layers, boundary, activation: of the ConvResNet (``boundary`` the grid's).
+        hidden, layers, boundary, activation, dilations: of the ConvResNet (``boundary`` the
+            grid's; ``dilations`` one per block widen the receptive field for sparse tracks).
+        prior_sigmas: if given, lengths [cells] of a :class:`NormalizedConvolution` first guess:
+            its maps and confidences are added to the ConvResNet's input, and channel 0 (SSH)
+            is ``e_1 + `` the network's output, whose last layer starts at zero (the encoder
+            starts as the first guess ``e_1`` of the first length and learns its correction).
     """
 
     def __init__(
@@ -64,6 +127,8 @@ class WindowEncoder(nn.Module):
         layers: int = 2,
         boundary: str = "periodic",
         activation: str = "tanh",
+        dilations=None,
+        prior_sigmas=None,
     ) -> None:
         super().__init__()
         if not isinstance(window, int) or window < 1:
@@ -73,14 +138,26 @@ class WindowEncoder(nn.Module):
         self.window = window
         self.in_channels = FEATURES_PER_FRAME * window
         self.out_channels = out_channels
-        self.body = ConvResNet(self.in_channels, hidden=hidden, layers=layers, boundary=boundary, activation=activation)
-        self.head = nn.Conv2d(self.in_channels, out_channels, kernel_size=1)
+        self.prior = None if prior_sigmas is None else NormalizedConvolution(prior_sigmas, boundary)
+        width = self.in_channels + (0 if self.prior is None else 2 * len(self.prior.sigmas))
+        self.body = ConvResNet(width, hidden=hidden, layers=layers, boundary=boundary, activation=activation,
+                               dilations=dilations)
+        self.head = nn.Conv2d(width, out_channels, kernel_size=1)
+        if self.prior is not None:  # start exactly at the first guess: the network learns the correction
+            with torch.no_grad():
+                self.head.weight.zero_()
+                self.head.bias.zero_()
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         """``(N, 3 W, ny, nx) -> (N, C, ny, nx)``."""
         if features.dim() != 4 or features.shape[1] != self.in_channels:
             raise ValueError(f"features must be (N, {self.in_channels}, ny, nx), got {tuple(features.shape)}")
-        return self.head(self.body(features))
+        if self.prior is None:
+            return self.head(self.body(features))
+        p = self.prior(features)
+        x = torch.cat([features, p], dim=1)
+        out = self.head(self.body(x))
+        return torch.cat([out[:, :1] + p[:, :1], out[:, 1:]], dim=1)
 
 
-__all__ = ["WindowEncoder", "window_features", "FEATURES_PER_FRAME"]
+__all__ = ["WindowEncoder", "NormalizedConvolution", "window_features", "FEATURES_PER_FRAME"]

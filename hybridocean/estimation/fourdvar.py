@@ -34,7 +34,8 @@ Long periods (:class:`FourDVar`): windows of ``window`` seconds starting every
 it (linear in time between saved states). The first background is ``background`` (an SSH map at
 the centres) or rest (``eta = 0``).
 
-Scope: Cartesian x/y grids, periodic or closed basins; open boundaries (their values in the
+Scope: Cartesian grids, periodic or closed basins (lon/lat observations on the tangent-plane
+grid of a lon/lat box, located by its lon/lat); open boundaries (their values in the
 control) and lon/lat regions (background and boundary values from the OI) wait for models that
 support them (:func:`physics.grid.require_grid` refuses sphere grids).
 
@@ -110,7 +111,8 @@ class WindowProblem:
 
     Args:
         model: a :class:`~physics.qg.QG` or :class:`~physics.shallow_water.ShallowWater` on an x/y grid.
-        obs: x/y :class:`~hybridocean.observations.Observations` of SSH [m]; those in the window
+        obs: :class:`~hybridocean.observations.Observations` of SSH [m] (x/y; or lon/lat on a
+            tangent-plane grid with lon/lat, ``Grid.from_lonlat(..., metric="beta_plane")``); those in the window
             ``[t0, t0 + n_steps dt]`` are used (``ValueError`` naming ``obs`` if none, or if any of
             them lies outside the grid).
         t0: window start [s since 2000-01-01]. dt: model step [s]. n_steps: steps in the window.
@@ -184,8 +186,9 @@ class WindowProblem:
     def _init_obs(self, obs: Observations, obs_error: Optional[float]) -> None:
         if not isinstance(obs, Observations):
             raise TypeError(f"obs must be an Observations, got {type(obs).__name__}")
-        if obs.coords_kind != "xy":
-            raise ValueError("obs: 4D-Var runs on x/y grids; give observations with x/y positions [m]")
+        if obs.coords_kind != "xy" and getattr(self.grid, "lon", None) is None:
+            raise ValueError("obs: lon/lat observations need a grid with lon/lat (a tangent-plane Grid.from_lonlat("
+                             "..., metric='beta_plane')); this x/y grid takes observations with x/y positions [m]")
         t = obs.time_seconds()
         inwin = np.isfinite(t) & (t >= self.times[0]) & (t <= self.times[-1]) & np.isfinite(obs.ssh)
         if not inwin.any():

@@ -6,6 +6,10 @@ time until one reaches the last; each is one :class:`~hybridocean.estimation.fou
 the model to window ``k+1``'s start, is window ``k+1``'s background ``x_b``; the first background
 is ``background`` (an SSH map ``(ny, nx)`` [m] at the cell centres, e.g. an OI map, turned into a
 model state: QG ``q`` of ``psi = g eta / f0``; SW ``eta`` with its geostrophic ``u, v``) or rest.
+With ``background_fn`` (``t0_s -> SSH (ny, nx)``, e.g. a learned estimator's map, see
+:mod:`.learned_fourdvar`) EVERY window's background -- and first guess, the minimisation starting
+from the zero increment -- is the model state of ``background_fn(t0)`` at its start ``t0`` [s
+since 2000-01-01] instead of the previous window's forecast.
 
 Output (:func:`~hybridocean.estimation.base.estimate_dataset`): at each output time ``t`` the
 latest window that started at or before ``t`` gives the state, linear in time between its saved
@@ -65,6 +69,8 @@ class FourDVar(Estimator):
         max_iter: L-BFGS iterations per window.
         control_parameters, parameter_sigma: physical parameters controlled (model built learnable).
         background: first background SSH ``(ny, nx)`` [m] at the centres (default: rest).
+        background_fn: ``t0_s -> SSH (ny, nx)`` [m] at the centres: every window's background and
+            first guess (module docstring); excludes ``background``.
         g: gravity [m/s^2]; model_kwargs: keyword arguments of the model built from a string.
         model_error: weak constraint per window ([m], :class:`.fourdvar.WindowProblem`); the
             forecast to the next window's start runs the model alone.
@@ -94,6 +100,7 @@ class FourDVar(Estimator):
         g: float = 9.81,
         model_kwargs: Optional[Mapping[str, Any]] = None,
         model_error: Optional[float] = None,
+        background_fn: Optional[Callable[[float], Any]] = None,
     ) -> None:
         if isinstance(model, str):
             check_choice("model", model, ("qg", "sw"))
@@ -119,6 +126,11 @@ class FourDVar(Estimator):
         self.control_parameters, self.parameter_sigma = tuple(control_parameters), check_positive("parameter_sigma", parameter_sigma)
         self.background, self.g = background, check_positive("g", g)
         self.model_error = None if model_error is None else check_positive("model_error", model_error)
+        if background_fn is not None and not callable(background_fn):
+            raise TypeError(f"background_fn must be a callable t0_s -> SSH (ny, nx), got {type(background_fn).__name__}")
+        if background_fn is not None and background is not None:
+            raise ValueError("background and background_fn: give one (background_fn sets every window's background)")
+        self.background_fn = background_fn
         self.windows_: List[Dict[str, Any]] = []
 
     def parameters(self) -> Dict[str, Any]:
@@ -147,11 +159,14 @@ class FourDVar(Estimator):
             raise ValueError(f"model: its grid {mg!r} does not match the output grid {grid!r}")
         return model
 
-    def _first_background(self, problem_shape: Tuple[int, ...], adapter, grid: Grid) -> torch.Tensor:
-        """The model state of the ``background`` SSH map (module docstring)."""
-        b = torch.as_tensor(np.asarray(self.background, dtype=np.float64), dtype=grid.dtype)
+    def _first_background(self, problem_shape: Tuple[int, ...], adapter, grid: Grid, ssh: Any = None,
+                          name: str = "background") -> torch.Tensor:
+        """The model state of the ``background`` SSH map (or of ``ssh``; module docstring)."""
+        ssh = self.background if ssh is None else ssh
+        b = torch.as_tensor(np.asarray(ssh, dtype=np.float64), dtype=grid.dtype)
         if tuple(b.shape) != (grid.ny, grid.nx) or not bool(torch.isfinite(b).all()):
-            raise ValueError(f"background must be a finite SSH map of shape (ny, nx) = {(grid.ny, grid.nx)}, got {tuple(b.shape)}")
+            what = "must be" if name == "background" else "must give"
+            raise ValueError(f"{name} {what} a finite SSH map of shape (ny, nx) = {(grid.ny, grid.nx)}, got {tuple(b.shape)}")
         return adapter.from_ssh(b.unsqueeze(0)).reshape(problem_shape)
 
     def run(self, inputs: EstimationInputs) -> Tuple[torch.Tensor, ...]:
@@ -168,7 +183,10 @@ class FourDVar(Estimator):
         self.windows_, trajectories, xb = [], [], None
         for k, t0 in enumerate(starts):
             P = WindowProblem(model, inputs.obs, t0, self.dt, self.n_steps, background=xb, **kw)
-            if xb is None and self.background is not None:
+            if self.background_fn is not None:
+                P.background = self._first_background(P.state_shape, P.adapter, grid, self.background_fn(float(t0)),
+                                                       "background_fn")
+            elif xb is None and self.background is not None:
                 P.background = self._first_background(P.state_shape, P.adapter, grid)
             res = P.minimize(max_iter=self.max_iter)
             with torch.no_grad():

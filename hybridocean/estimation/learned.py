@@ -5,7 +5,9 @@ observations" (arXiv:1902.11136, 2019; ICASSP 2020), with APHYNITY dynamics (Yin
 ICLR 2021):
 
 * an encoder (:class:`~.encoder.WindowEncoder`) maps a window of ``W`` gridded observation frames
-  (values, mask, observation age) to the state ``X`` at the window's end;
+  (values, mask, observation age) to the state ``X`` at the window's end -- or ``lookahead``
+  frames before it (a two-sided window, as OI's and 4D-Var's); optionally from a normalised-
+  convolution first guess that the network corrects (``prior_sigmas``), with dilated blocks;
 * the dynamics ``dX/dt = F_p(X; theta_p) + F_a(X; theta_a)`` (:class:`~hybridocean.hybrid.HybridModel`:
   ``F_p`` a library model -- 1.5-layer :class:`~physics.qg.QG`, shallow water -- or ``None``, the
   paper's purely neural dynamics; ``F_a`` a :class:`~hybridocean.networks.ConvResNet`, zero at the
@@ -20,14 +22,21 @@ Training data: a long record of observations (no truth) binned on ``times`` (reg
 from the training observations, scored on the held-out ones), or held-out days (``val_times``:
 encoded and scored on ``val_obs``) -- never the truth.
 
-Estimation (``map_ssh``): at each output time (spaced by the training ``dt``), the encoder's SSH of
-the window ending there; currents: geostrophic from that SSH (the QG state's own balance; for the
-:class:`~.obs_training.DirectStateMap` states, the hidden velocities are not output yet).
+Estimation (``estimate``): at each output time (spaced by the training ``dt``), the encoder's
+state of its window (with ``ensemble = M``: averaged with the forecasts of the ``M - 1``
+previous states by the trained dynamics); SSH is its observed part, the currents its own velocities: the
+shallow-water state's ``u, v`` (hidden, never observed: inferred by the encoder so that the
+dynamics forecast the later SSH; ``velocity_kind="total"``), the QG state's geostrophic
+``-dpsi/dy, dpsi/dx``, or -- neural-only dynamics, whose hidden channels are latent -- the
+geostrophic currents of the encoded SSH. All averaged from the C-grid faces to the centres.
+
+Persistence: :meth:`LearnedEstimator.save` / :meth:`LearnedEstimator.load` /
+:meth:`LearnedEstimator.read_metadata` (:mod:`.learned_io`).
 """
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional, Union
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -36,15 +45,18 @@ from torch import nn
 
 from hybridocean.hybrid import HybridModel
 from hybridocean.networks import ConvResNet
-from hybridocean.observations import Observations, grid_from_dataset, to_gridded
-from hybridocean.observations.core import seconds_since
+from hybridocean.observations import Observations, to_gridded
 from hybridocean.training import AphynityConfig, AphynityTrainer, History, IntegratorConfig
 from physics.grid import Grid
+from physics.operators import velocity_from_psi
 from physics.qg import QG
 
-from .base import EstimationInputs, Estimator, _as_times
+from .base import EstimationInputs, Estimator, estimate_dataset, prepare_inputs
 from .encoder import WindowEncoder
-from .obs_training import DirectStateMap, ObservationTask, QGStateMap, ScaledField, build_windows, gridded_frames
+from .fourdvar_models import faces_to_centres
+from .learned_report import dynamics_report
+from .learned_io import load_estimator, read_metadata, save_estimator
+from .obs_training import BalancedStateMap, DirectStateMap, frame_spacing, gridded_view, ObservationTask, QGStateMap, ScaledField, build_windows, gridded_frames
 
 ObsLike = Union[Observations, xr.Dataset]
 
@@ -73,6 +85,16 @@ class LearnedEstimator(Estimator):
         hidden_weight: ``w_h`` of the hidden-component regulariser (:mod:`.obs_training`).
         hidden_scale: units of the hidden channels of a :class:`DirectStateMap` state (m/s for SW).
         seed: initialisation of the networks.
+        balance: shallow-water physics: the velocities are the geostrophic ones of the encoded SSH
+            plus the encoder's ageostrophic part (:class:`~.obs_training.BalancedStateMap`);
+            False: the encoder outputs the velocities directly (:class:`DirectStateMap`).
+        lookahead: ``F`` frames after the state time also read by the encoder (0: the paper's
+            window ending at the state time; :func:`~.obs_training.build_windows`); default
+            ``W // 2``, a centred window.
+        dilations: one dilation per encoder block (wider receptive field; default all 1).
+        ensemble: ``M`` states averaged per output time (:meth:`encode`; 1: the encoder's alone).
+        prior_sigmas: lengths [cells] of the encoder's normalised-convolution first guess
+            (:class:`~.encoder.NormalizedConvolution`; ``None``: none, the paper's encoder).
     """
 
     method = "learned"
@@ -81,7 +103,7 @@ class LearnedEstimator(Estimator):
     def __init__(
         self,
         physics: Optional[nn.Module],
-        window: int = 4,
+        window: int = 8,
         horizon: int = 4,
         augment: bool = True,
         channels: int = 3,
@@ -90,16 +112,36 @@ class LearnedEstimator(Estimator):
         hidden_weight: float = 1e-2,
         hidden_scale: float = 0.1,
         seed: int = 0,
+        balance: bool = True,
+        lookahead: Optional[int] = None,
+        dilations: Optional[Sequence[int]] = None,
+        ensemble: int = 1,
+        prior_sigmas: Optional[Sequence[float]] = (1.5, 3.0),
     ) -> None:
-        for name, v, lo in (("window", window, 1), ("horizon", horizon, 1), ("seed", seed, 0)):
+        lookahead = window // 2 if lookahead is None and isinstance(window, int) else lookahead
+        for name, v, lo in (("window", window, 1), ("horizon", horizon, 1), ("seed", seed, 0), ("lookahead", lookahead, 0), ("ensemble", ensemble, 1)):
             if not isinstance(v, int) or isinstance(v, bool) or v < lo:
                 raise ValueError(f"{name} must be an int >= {lo}, got {v!r}")
+        if lookahead >= window:
+            raise ValueError(f"lookahead must be < window = {window} (frames after the state time), got {lookahead}")
+        if dilations is not None:
+            dilations = [int(d) for d in dilations]
+        self.lookahead, self.dilations, self.ensemble = lookahead, dilations, ensemble
+        self.prior_sigmas = None if prior_sigmas is None else [float(x) for x in prior_sigmas]
         if physics is not None and not isinstance(physics, nn.Module):
             raise TypeError(f"physics must be an nn.Module or None, got {type(physics).__name__}")
         if physics is None and not augment:
             raise ValueError("augment=False needs a physics model (physics=None leaves no dynamics)")
         self.physics, self.window, self.horizon, self.augment = physics, window, horizon, bool(augment)
         self.hidden, self.layers, self.hidden_weight, self.seed = hidden, layers, float(hidden_weight), seed
+        #: the constructor arguments but ``physics`` (stored by :meth:`save`)
+        self.init_args: Dict[str, Any] = dict(window=window, horizon=horizon, augment=bool(augment), channels=channels,
+                                              hidden=hidden, layers=layers, hidden_weight=float(hidden_weight),
+                                              hidden_scale=float(hidden_scale), seed=seed, balance=bool(balance),
+                                              lookahead=lookahead, dilations=dilations, ensemble=ensemble,
+                                              prior_sigmas=self.prior_sigmas)
+        #: the caller's metadata of a loaded estimator (:meth:`load`)
+        self.metadata: Dict[str, Any] = {}
         if isinstance(physics, QG):
             self.state_map = QGStateMap(physics, g=self.g)
             self.state_channels = physics.nlayers
@@ -107,42 +149,27 @@ class LearnedEstimator(Estimator):
             n = channels if physics is None else len(getattr(physics, "CHANNELS", ()))
             if n < 1:
                 raise ValueError("physics must define CHANNELS (SSH first) when it is not a QG model")
-            self.state_map = DirectStateMap(n, hidden_scale)
+            sw = tuple(getattr(physics, "CHANNELS", ()))[:3] == ("eta", "u", "v") and hasattr(physics, "grid")
+            if balance and sw and n == 3:
+                self.state_map = BalancedStateMap(physics, hidden_scale)
+            else:
+                self.state_map = DirectStateMap(n, hidden_scale)
             self.state_channels = n
+        # the state's own velocities: shallow water's (eta, u, v) and the QG streamfunction's
+        self.state_velocities = isinstance(physics, QG) or tuple(getattr(physics, "CHANNELS", ()))[:3] == ("eta", "u", "v")
+        self.velocity_kind = "total" if self.state_velocities and not isinstance(physics, QG) else "geostrophic"
         self.encoder: Optional[WindowEncoder] = None
         self.model: Optional[HybridModel] = None
         self.trainer: Optional[AphynityTrainer] = None
         self.scale: Optional[float] = None
         self.dt: Optional[float] = None
-
-    # ------------------------------------------------------------------ data
-    @staticmethod
-    def _gridded(obs: ObsLike, grid: Optional[Grid], times: Any, name: str) -> tuple:
-        """``(gridded view, grid, times datetime64)``: binned ``Observations`` or a gridded Dataset."""
-        if isinstance(obs, Observations):
-            if grid is None or times is None:
-                raise ValueError(f"{name}: grid and times are required with an Observations point cloud")
-            t = _as_times(times)
-            return to_gridded(obs, grid, t), grid, t
-        if isinstance(obs, xr.Dataset):
-            if "ssh" not in obs or "time" not in obs.dims:
-                raise ValueError(f"{name} must be a gridded view (to_gridded) with 'ssh' on (time, y, x)")
-            t = _as_times(obs["time"].values)
-            if times is not None and not np.array_equal(_as_times(times), t):
-                raise ValueError(f"{name}: the gridded view's times differ from the times given")
-            return obs, (grid_from_dataset(obs) if grid is None else grid), t
-        raise TypeError(f"{name} must be Observations or a gridded Dataset, got {type(obs).__name__}")
-
-    @staticmethod
-    def _spacing(t: np.ndarray, name: str) -> float:
-        s = np.diff(seconds_since(t, t[0]))
-        if s.size == 0 or not np.allclose(s, s[0], rtol=1e-6):
-            raise ValueError(f"{name} must be at least 2 regularly spaced times, got spacings {np.unique(s)[:4]} s")
-        return float(s[0])
+        self.grid: Optional[Grid] = None
+        self._train_windows = None
 
     def _build(self, grid: Grid, dt: float, scale: float) -> None:
         torch.manual_seed(self.seed)
-        self.encoder = WindowEncoder(self.window, self.state_map.channels, self.hidden, self.layers, grid.boundary)
+        self.encoder = WindowEncoder(self.window, self.state_map.channels, self.hidden, self.layers, grid.boundary,
+                                     dilations=self.dilations, prior_sigmas=self.prior_sigmas)
         net = None
         if self.augment:
             # scale of each state channel: that of a unit field of wavelength 8 cells (eddy scale)
@@ -182,8 +209,8 @@ class LearnedEstimator(Estimator):
             callback: ``callback(iteration, record)`` after every outer iteration (the trainer's).
         Returns ``self``; the trainer's history is :attr:`history`.
         """
-        train, grid, t = self._gridded(obs_train, grid, times, "obs_train")
-        dt = self._spacing(t, "times")
+        train, grid, t = gridded_view(obs_train, grid, times, "obs_train")
+        dt = frame_spacing(t, "times")
         values, mask = gridded_frames(train)
         seen = mask > 0
         if not bool(seen.any()):
@@ -196,21 +223,21 @@ class LearnedEstimator(Estimator):
             raise TypeError(f"config must be an AphynityConfig, got {type(config).__name__}")
         self.scale, self.dt, self.grid = scale, dt, grid
         self._build(grid, dt, scale)
-        data = build_windows(train, train, self.window, self.horizon, dt, scale)
+        data = build_windows(train, train, self.window, self.horizon, dt, scale, lookahead=self.lookahead)
+        self._train_windows = data
         val = None
         if val_obs is not None:
             if val_times is None:
-                held, _, _ = self._gridded(val_obs, grid, t, "val_obs")
-                val = build_windows(train, held, self.window, self.horizon, dt, scale)
+                held, _, _ = gridded_view(val_obs, grid, t, "val_obs")
+                val = build_windows(train, held, self.window, self.horizon, dt, scale, lookahead=self.lookahead)
             else:
-                held, _, tv = self._gridded(val_obs, grid, val_times, "val_obs")
+                held, _, tv = gridded_view(val_obs, grid, val_times, "val_obs")
                 if np.intersect1d(tv, t).size:
                     raise ValueError("val_times must not overlap the training times (held-out days)")
-                if abs(self._spacing(tv, "val_times") - dt) > 1e-6 * dt:
+                if abs(frame_spacing(tv, "val_times") - dt) > 1e-6 * dt:
                     raise ValueError("val_times must have the spacing of times")
-                val = build_windows(held, held, self.window, self.horizon, dt, scale)
-        task = ObservationTask(self.encoder, self.state_map, scale, self.hidden_weight)
-        self.trainer = AphynityTrainer(self.model, config, task=task)
+                val = build_windows(held, held, self.window, self.horizon, dt, scale, lookahead=self.lookahead)
+        self.trainer = AphynityTrainer(self.model, config, task=self._task())
         self.trainer.fit(data, val, resume=resume, callback=callback)
         return self
 
@@ -220,43 +247,141 @@ class LearnedEstimator(Estimator):
         self._require_fit()
         return self.trainer.history
 
+    def _task(self) -> ObservationTask:
+        return ObservationTask(self.encoder, self.state_map, self.scale, self.hidden_weight)
+
     def _require_fit(self) -> None:
         if self.trainer is None:
-            raise RuntimeError("LearnedEstimator is not trained: call fit first")
+            raise RuntimeError("LearnedEstimator is not trained: call fit first (or load a saved one)")
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: Union[str, Path], metadata: Optional[Dict[str, Any]] = None) -> Path:
+        """Write the trained estimator to ``path`` atomically, with the caller's JSON-like
+        ``metadata`` (:func:`~.learned_io.save_estimator`: arguments, grid, dt, scale, networks,
+        learned physical parameters, history). Returns the path."""
+        return save_estimator(self, path, metadata)
+
+    @classmethod
+    def load(cls, path: Union[str, Path], physics: Optional[nn.Module] = None) -> "LearnedEstimator":
+        """The estimator saved at ``path``, on ``physics`` (rebuilt by the caller: same class,
+        channels, grid and fixed parameters, see :meth:`read_metadata`; ``None`` for the neural
+        dynamics). Estimates bit-identically to the saved one. ``ValueError`` naming ``path`` or
+        ``physics`` (:func:`~.learned_io.load_estimator`)."""
+        return load_estimator(cls, path, physics)
+
+    @staticmethod
+    def read_metadata(path: Union[str, Path]) -> Dict[str, Any]:
+        """The saved estimator's metadata (:func:`~.learned_io.read_metadata`): ``physics``
+        (class, module, grid, parameters), ``grid``, ``grid_attrs``, ``dt_s``, ``ssh_scale_m``,
+        ``args``, ``history_summary``, the caller's ``metadata``."""
+        return read_metadata(path)
 
     def misfit(self, obs: ObsLike, times: Any = None, inputs: Optional[ObsLike] = None) -> float:
         """Masked dimensionless misfit ``sum m (H(X) - y)^2 / (s^2 sum m)`` of ``obs`` over the
         forecast windows, encoded from ``inputs`` (default ``obs`` itself) on the same frames."""
         self._require_fit()
-        target, _, t = self._gridded(obs, self.grid, times, "obs")
-        src = target if inputs is None else self._gridded(inputs, self.grid, t, "inputs")[0]
-        data = build_windows(src, target, self.window, self.horizon, self._spacing(t, "times"), self.scale)
+        target, _, t = gridded_view(obs, self.grid, times, "obs")
+        src = target if inputs is None else gridded_view(inputs, self.grid, t, "inputs")[0]
+        data = build_windows(src, target, self.window, self.horizon, frame_spacing(t, "times"), self.scale, lookahead=self.lookahead)
         return self.trainer.task.validation_loss(self.trainer, self.trainer.task.prepare(self.trainer, data, "obs"))
+
+    def dynamics_report(self, obs: Optional[ObsLike] = None, times: Any = None) -> Dict[str, Any]:
+        """``|F_a|`` vs ``|F_p|`` (RMS per state channel over the forecast states) and the learned
+        physical parameters (:func:`~.learned_report.dynamics_report`), over the windows of
+        ``obs`` (default: the training observations of :meth:`fit`; required after :meth:`load`)."""
+        self._require_fit()
+        if obs is None:
+            if self._train_windows is None:
+                raise ValueError("obs: required (this estimator was loaded, its training data is not kept)")
+            data = self._train_windows
+        else:
+            view, _, t = gridded_view(obs, self.grid, times, "obs")
+            if abs(frame_spacing(t, "times") - self.dt) > 1e-6 * self.dt:
+                raise ValueError(f"times must be spaced by the training dt = {self.dt} s")
+            data = build_windows(view, view, self.window, self.horizon, self.dt, self.scale, lookahead=self.lookahead)
+        return dynamics_report(self, data)
 
     # ------------------------------------------------------------------ estimation
     def parameters(self) -> Dict[str, Any]:
         p = {**super().parameters(), "physics": type(self.physics).__name__ if self.physics is not None else "none",
              "window": self.window, "horizon": self.horizon, "augment": self.augment,
-             "hidden_weight": self.hidden_weight, "seed": self.seed}
+             "hidden_weight": self.hidden_weight, "seed": self.seed, "balance": self.init_args["balance"],
+             "lookahead": self.lookahead, "dilations": self.dilations, "ensemble": self.ensemble,
+             "prior_sigmas": self.prior_sigmas,
+             "state_map": type(self.state_map).__name__}
         if self.dt is not None:
             p.update(dt_s=self.dt, ssh_scale_m=self.scale)
         return p
 
     @torch.no_grad()
-    def map_ssh(self, inputs: EstimationInputs) -> torch.Tensor:
-        """SSH ``(T, ny, nx)`` [m]: the encoded state's SSH at each output time (window ending there)."""
+    def encode(self, inputs: EstimationInputs) -> torch.Tensor:
+        """The estimated states ``(T, C, ny, nx)`` (state units, the trainer's dtype): at each
+        output time ``t_k``, the encoder's state ``X_k`` of its window (``W`` frames, ``lookahead``
+        of them after ``t_k``); with ``ensemble = M > 1``, the mean of ``X_k`` and the forecasts
+        ``Phi_{j dt}(X_{k-j})``, ``j = 1 .. M-1`` (those with ``k - j >= 0``), by the trained
+        dynamics -- the states the training loss made consistent with the later observations."""
         self._require_fit()
-        if inputs.times.size > 1 and abs(self._spacing(inputs.times, "times") - self.dt) > 1e-6 * self.dt:
-            raise ValueError(f"times must be spaced by the training dt = {self.dt} s")
         if inputs.times.size == 1:
             raise ValueError("times: the learned estimator needs at least 2 output times (spaced by dt)")
+        if abs(frame_spacing(inputs.times, "times") - self.dt) > 1e-6 * self.dt:
+            raise ValueError(f"times must be spaced by the training dt = {self.dt} s")
+        self.grid.check_compatible(inputs.grid, "grid")
         g = to_gridded(inputs.obs, inputs.grid, inputs.times)
-        T = inputs.times.size
-        data = build_windows(g, g, self.window, 1, self.dt, self.scale, ends=np.arange(T))
+        data = build_windows(g, g, self.window, 1, self.dt, self.scale, ends=np.arange(inputs.times.size), lookahead=self.lookahead)
         tr = self.trainer
         z = self.encoder(data.features.to(device=tr.device, dtype=tr.dtype))
-        ssh = self.state_map.observe(self.state_map.to_state(z, self.scale))
-        return ssh.to(torch.float64).cpu()
+        x = self.state_map.to_state(z, self.scale)
+        M = min(self.ensemble, x.shape[0])
+        if M == 1:
+            return x
+        t = self.dt * torch.arange(M, dtype=tr.dtype, device=tr.device)
+        fc = torch.cat([tr.forecast(x[i:i + 16], t, grad=False) for i in range(0, x.shape[0], 16)])  # (T, M, C, ...)
+        out, count = torch.zeros_like(x), torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
+        for j in range(M):
+            out[j:] += fc[: x.shape[0] - j, j]
+            count[j:] += 1
+        return out / count.view(-1, 1, 1, 1)
+
+    def map_ssh(self, inputs: EstimationInputs) -> torch.Tensor:
+        """SSH ``(T, ny, nx)`` [m]: the estimated state's SSH at each output time (:meth:`encode`)."""
+        return self.state_map.observe(self.encode(inputs)).to(torch.float64).cpu()
+
+    @torch.no_grad()
+    def state_currents(self, states: torch.Tensor, at: str = "center") -> Tuple[torch.Tensor, torch.Tensor]:
+        """The states' own velocities ``(u, v)`` ``(T, ny, nx)`` [m/s], float64 CPU: shallow water's
+        ``u, v`` channels, or the QG streamfunction's ``u = -dpsi/dy``, ``v = dpsi/dx`` (first
+        layer; geostrophic by construction); on the C-grid faces (``at="uv"``) or averaged to the
+        centres (``at="center"``, :func:`~.fourdvar_models.faces_to_centres`)."""
+        if not self.state_velocities:
+            raise ValueError("state_currents: this estimator's state has no velocities (neural latent channels)")
+        if at not in ("center", "uv"):
+            raise ValueError(f"at must be 'center' or 'uv', got {at!r}")
+        if isinstance(self.physics, QG):
+            u, v = velocity_from_psi(self.physics.streamfunction(states)[:, 0], self.grid)  # C-grid faces
+        else:
+            u, v = states[:, 1], states[:, 2]
+        u, v = u.to(torch.float64).cpu(), v.to(torch.float64).cpu()
+        return faces_to_centres(u, v, self.grid) if at == "center" else (u, v)
+
+    def estimate(self, obs: Any, grid: Optional[Grid] = None, times: Any = None, *, staggered: bool = False,
+                 variable: Optional[str] = None) -> xr.Dataset:
+        """SSH and currents (:meth:`Estimator.estimate`): the currents are the encoded state's own
+        velocities (:meth:`state_currents`; ``velocity_kind`` ``"total"`` for shallow water,
+        ``"geostrophic"`` for QG) -- with the neural-only dynamics (latent hidden channels), the
+        geostrophic currents of the encoded SSH."""
+        if not self.state_velocities:
+            return super().estimate(obs, grid, times, staggered=staggered, variable=variable)
+        if not isinstance(staggered, bool):
+            raise TypeError(f"staggered must be a bool, got {type(staggered).__name__}")
+        inputs = prepare_inputs(obs, grid, times, time_margin_s=self.time_margin(), variable=variable)
+        states = self.encode(inputs)
+        ssh = self.state_map.observe(states).to(torch.float64).cpu()
+        u, v = self.state_currents(states, "center")
+        u_c, v_c = self.state_currents(states, "uv") if staggered else (None, None)
+        return estimate_dataset(
+            ssh, u, v, inputs.grid, inputs.times, method=self.method, parameters=self.parameters(),
+            ssh_name=inputs.ssh_name, velocity_kind=self.velocity_kind, u_c=u_c, v_c=v_c,
+            attrs={"input": inputs.source, "n_observations": len(inputs.obs)}, estimator=type(self).__name__)
 
 
 __all__ = ["LearnedEstimator", "default_config"]

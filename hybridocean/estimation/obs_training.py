@@ -40,12 +40,15 @@ import torch
 import xarray as xr
 from torch import nn
 
-from hybridocean.observations import gridded_to_tensor
+from hybridocean.observations import Observations, grid_from_dataset, gridded_to_tensor, to_gridded
+from hybridocean.observations.core import seconds_since
 from hybridocean.training.objective import augmentation_norm2
+from physics.geostrophy import geostrophic_velocities
 from physics.qg import QG
 from physics.qg_state import qg_state_to_ssh, ssh_to_qg_state
 
 from .encoder import window_features
+from .output import _as_times
 
 
 class ScaledField(nn.Module):
@@ -123,6 +126,37 @@ class DirectStateMap:
         return (z[:, 1:] ** 2).mean() if z.shape[1] > 1 else z.new_zeros(())
 
 
+class BalancedStateMap(DirectStateMap):
+    """Shallow-water state ``(eta, u, v)`` whose velocities start from geostrophic balance.
+
+    ``eta = s z_0`` [m] (centres), ``u = (u_g(eta) + h z_1) m_u``, ``v = (v_g(eta) + h z_2) m_v``
+    [m/s] on the C-grid faces, with ``(u_g, v_g) = (-(g/f) d eta/dy, (g/f) d eta/dx)``
+    (:func:`physics.geostrophy.geostrophic_velocities` at the u/v points; ``g`` the model's own,
+    read at every call so a learned ``g`` is followed, as a constant of the balance), ``h`` the ``hidden_scale`` [m/s] and
+    ``m_u, m_v`` the model's face masks (walls). The encoder's hidden channels are thus the
+    *ageostrophic* departure, and ``R(z) = mean z_{1,2}^2`` penalises the departure from balance
+    (the mesoscale Rossby number is small, so balance is the prior of the hidden velocities --
+    the same balanced control as the shallow-water 4D-Var adapter). ``H(X) = eta``.
+    """
+
+    def __init__(self, model: nn.Module, hidden_scale: float = 0.1) -> None:
+        super().__init__(3, hidden_scale)
+        if tuple(getattr(model, "CHANNELS", ())) != ("eta", "u", "v") or not hasattr(model, "grid"):
+            raise TypeError(f"model must be a shallow-water model with CHANNELS (eta, u, v), got {type(model).__name__}")
+        if model.grid.f0 == 0.0 and model.grid.beta == 0.0:
+            raise ValueError("model: geostrophic balance needs a Coriolis parameter (grid f0 = beta = 0)")
+        self.model = model
+
+    def to_state(self, z: torch.Tensor, scale: float) -> torch.Tensor:
+        """``(N, 3, ny, nx)`` encoder output -> ``(N, 3, ny, nx)`` state ``(eta, u, v)``."""
+        m, h = self.model, self.hidden_scale
+        eta = scale * z[:, 0]
+        ug, vg = geostrophic_velocities(eta, m.grid, g=float(m.params["g"].value), at="uv")
+        u = (ug + h * z[:, 1]) * m.mask_u.to(eta)
+        v = (vg + h * z[:, 2]) * m.mask_v.to(eta)
+        return torch.stack([eta, u, v], dim=1)
+
+
 @dataclass
 class ObservationWindows:
     """``N`` training samples (windows) of gridded observations on a common time grid.
@@ -159,14 +193,52 @@ def gridded_frames(ds: xr.Dataset) -> tuple:
     return vm[:, 0], vm[:, 1]
 
 
+def gridded_view(obs, grid, times, name: str) -> tuple:
+    """``(gridded view, grid, times datetime64)`` of ``obs``: an
+    :class:`~hybridocean.observations.Observations` point cloud binned on ``grid`` at ``times``
+    (both required), or a gridded Dataset (:func:`~hybridocean.observations.to_gridded`) used as
+    is (its grid by default; ``times``, if given, must be its times). Errors name ``name``."""
+    if isinstance(obs, Observations):
+        if grid is None or times is None:
+            raise ValueError(f"{name}: grid and times are required with an Observations point cloud")
+        t = _as_times(times)
+        return to_gridded(obs, grid, t), grid, t
+    if isinstance(obs, xr.Dataset):
+        if "ssh" not in obs or "time" not in obs.dims:
+            raise ValueError(f"{name} must be a gridded view (to_gridded) with 'ssh' on (time, y, x)")
+        t = _as_times(obs["time"].values)
+        if times is not None and not np.array_equal(_as_times(times), t):
+            raise ValueError(f"{name}: the gridded view's times differ from the times given")
+        return obs, (grid_from_dataset(obs) if grid is None else grid), t
+    raise TypeError(f"{name} must be Observations or a gridded Dataset, got {type(obs).__name__}")
+
+
+def frame_spacing(t: np.ndarray, name: str) -> float:
+    """The regular spacing [s] of the datetime64 times ``t`` (``ValueError`` naming ``name`` if
+    fewer than 2 times or irregular to 1e-6 relative)."""
+    s = np.diff(seconds_since(t, t[0]))
+    if s.size == 0 or not np.allclose(s, s[0], rtol=1e-6):
+        raise ValueError(f"{name} must be at least 2 regularly spaced times, got spacings {np.unique(s)[:4]} s")
+    return float(s[0])
+
+
 def build_windows(
     inputs: xr.Dataset, targets: xr.Dataset, window: int, horizon: int, dt: float, scale: float,
-    ends: Optional[np.ndarray] = None,
+    ends: Optional[np.ndarray] = None, lookahead: int = 0,
 ) -> ObservationWindows:
     """Windows whose encoder input comes from ``inputs`` and targets from ``targets`` (two gridded
     views on the same times and grid: the same one for training, the training view and a
-    held-out platform's for validation). ``ends``: frame indices of the window ends (default every
-    ``k`` with ``W - 1 <= k <= T - K``); earlier frames missing are empty (mask 0)."""
+    held-out platform's for validation).
+
+    The state of sample ``k`` is at frame ``k`` (its forecast targets are frames ``k .. k+K-1``);
+    the encoder reads the ``W`` frames ``k + F - W + 1 .. k + F`` with ``F = lookahead``
+    (``0 <= F < W``): ``F = 0`` is the paper's window ending at the state time; ``F > 0`` also
+    reads ``F`` later frames (a smoother, like OI's and 4D-Var's two-sided windows), with ages
+    ``(t_k - t_j) / (W dt)`` negative for them. ``ends``: the state frames ``k`` (default every
+    ``k`` whose window and horizon lie in the record); frames outside the record are empty (mask 0).
+    """
+    if not isinstance(lookahead, int) or not 0 <= lookahead < window:
+        raise ValueError(f"lookahead must be an int in [0, window={window}), got {lookahead!r}")
     v_in, m_in = gridded_frames(inputs)
     v_out, m_out = gridded_frames(targets)
     if v_in.shape != v_out.shape:
@@ -174,16 +246,25 @@ def build_windows(
     T = v_in.shape[0]
     if T < horizon:
         raise ValueError(f"the record has {T} frames, fewer than horizon={horizon}")
-    ends = np.arange(window - 1, T - horizon + 1) if ends is None else np.asarray(ends, dtype=np.int64)
+    before, after = window - 1 - lookahead, lookahead
+    if ends is None:
+        ends = np.arange(before, T - max(horizon, lookahead + 1) + 1)
+    ends = np.asarray(ends, dtype=np.int64)
     if ends.size == 0:
         raise ValueError(f"the record ({T} frames) is shorter than window + horizon - 1 = {window + horizon - 1}")
-    pad = window - 1
-    zeros = torch.zeros((pad,) + tuple(v_in.shape[1:]), dtype=torch.float64)
-    vp, mp = torch.cat([zeros, v_in]), torch.cat([zeros, m_in])
-    idx = torch.as_tensor(ends)[:, None] + torch.arange(window)[None, :]  # padded index of frame k-W+1+j
-    ages = torch.arange(window - 1, -1, -1, dtype=torch.float64) / window
+    if ends.min() < 0 or ends.max() > T - 1:
+        raise ValueError(f"ends must be frame indices in [0, {T - 1}]")
+    shape = tuple(v_in.shape[1:])
+    z0, z1 = torch.zeros((before,) + shape, dtype=torch.float64), torch.zeros((after,) + shape, dtype=torch.float64)
+    vp, mp = torch.cat([z0, v_in, z1]), torch.cat([z0, m_in, z1])
+    idx = torch.as_tensor(ends)[:, None] + torch.arange(window)[None, :]  # padded index of frame k-before+j
+    ages = (before - torch.arange(window, dtype=torch.float64)) / window
     feats = window_features(vp[idx], mp[idx], ages, scale)
     out = torch.as_tensor(ends)[:, None] + torch.arange(horizon)[None, :]
+    if int(out.max()) > T - 1:  # estimation windows near the record's end: targets beyond it are empty
+        pad = int(out.max()) - T + 1
+        v_out = torch.cat([v_out, torch.zeros((pad,) + shape, dtype=torch.float64)])
+        m_out = torch.cat([m_out, torch.zeros((pad,) + shape, dtype=torch.float64)])
     return ObservationWindows(feats, v_out[out], m_out[out], dt * torch.arange(horizon, dtype=torch.float64))
 
 
@@ -254,5 +335,5 @@ class ObservationTask:
         return se / n if n > 0 else float("nan")
 
 
-__all__ = ["ObservationWindows", "ObservationTask", "QGStateMap", "DirectStateMap", "ScaledField",
-           "build_windows", "gridded_frames"]
+__all__ = ["ObservationWindows", "ObservationTask", "QGStateMap", "DirectStateMap", "BalancedStateMap", "ScaledField",
+           "build_windows", "gridded_frames", "gridded_view", "frame_spacing"]

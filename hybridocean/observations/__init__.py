@@ -26,6 +26,7 @@ _EXPORTS = {
     "nadir": ("TrackPoints", "nadir_points"),
     "swot": ("cross_track_grid", "karin_points", "swath_geometry"),
     "constellation": ("Constellation", "daily_coverage", "platform_names"),
+    "bbox": ("LonLatBox", "lonlat_box"),
 }
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

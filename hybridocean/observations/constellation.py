@@ -157,7 +157,7 @@ class Constellation:
 
     def points(self, bbox=None, seed=None) -> List[TrackPoints]:
         """Track points (with noise draws) of every platform inside ``bbox`` over the window."""
-        g = as_generator(seed)
+        g = as_generator(seed, name="seed")
         out = []
         for name in self.names:
             orbit_name, members = PLATFORMS[name]
@@ -221,7 +221,7 @@ class Constellation:
             bbox = (lon_c - hx, lon_c + hx, lat_c - hy, lat_c + hy)
             mapper = (lon_c, lat_c)
         tol = end if t_truth.size == 1 else 0.0  # a single map stands for the whole window
-        g = as_generator(seed)
+        g = as_generator(seed, name="seed")
         fields = np.asarray(da.values, dtype=np.float64)
         import torch
 

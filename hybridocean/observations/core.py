@@ -30,7 +30,9 @@ from typing import Any, Iterable, Mapping, Optional, Sequence, Tuple, Union
 import numpy as np
 import xarray as xr
 
-from hybridocean.io import atomic_write, netcdf_encoding
+from hybridocean.io import write_netcdf
+
+from .bbox import lonlat_box, normalize_longitude
 
 PathLike = Union[str, os.PathLike]
 
@@ -52,13 +54,6 @@ CF_ATTRS = {
     "y": {"standard_name": "projection_y_coordinate", "long_name": "y in the model domain", "units": "m"},
     "cross_track_distance": {"long_name": "signed cross-track distance (negative left, positive right)", "units": "m"},
 }
-
-
-def normalize_longitude(lon: Any) -> np.ndarray:
-    """Longitudes mapped to ``[-180, 180)`` degrees: ``((lon + 180) mod 360) - 180`` (NaN stays NaN)."""
-    lon = np.asarray(lon, dtype=np.float64)
-    out = np.mod(lon + 180.0, 360.0) - 180.0
-    return np.where(out >= 180.0, out - 360.0, out)  # mod can round up to 360 for tiny negatives
 
 
 def to_datetime64(name: str, t: Any, time_origin: Optional[np.datetime64] = None) -> np.ndarray:
@@ -253,9 +248,10 @@ class Observations:
             platforms: keep only these platform names (a name or a list).
             exclude: drop these platform names.
             time: ``slice(start, stop)`` of datetimes (either end may be None), both ends included.
-            bbox: ``(xmin, xmax, ymin, ymax)`` in the cloud's units: ``(lon_min, lon_max, lat_min,
-                lat_max)`` degrees for lon/lat (``lon_min > lon_max`` after normalisation means a
-                box across the 180-degree meridian), or metres for x/y. Edges included.
+            bbox: lon/lat clouds: ``(lon0, lon1, lat0, lat1)`` degrees, the one convention of
+                :mod:`.bbox` (west edge, east edge running east, ``lon0 > lon1``: across the date
+                line; :func:`.bbox.lonlat_box`); x/y clouds: ``(xmin, xmax, ymin, ymax)`` metres.
+                Edges included.
             allow_empty: if False (default) an empty result raises ``ValueError`` (e.g. a box
                 outside the data), stating the data's extent.
         """
@@ -287,22 +283,15 @@ class Observations:
         return self.subset(keep)
 
     def _in_bbox(self, bbox: Sequence[float]) -> np.ndarray:
+        a, c = self.positions()
+        if self.coords_kind != "xy":  # lon/lat: the one convention of :mod:`.bbox`
+            return lonlat_box(bbox).contains(a, c)
         b = np.asarray(bbox, dtype=np.float64)
         if b.shape != (4,) or not np.isfinite(b).all():
-            raise ValueError(f"bbox must be 4 finite numbers (xmin, xmax, ymin, ymax), got {bbox!r}")
-        a, c = self.positions()
-        if b[2] > b[3]:
-            raise ValueError(f"bbox: ymin = {b[2]} must be <= ymax = {b[3]}")
-        ok = (c >= b[2]) & (c <= b[3])
-        if self.coords_kind == "xy":
-            if b[0] > b[1]:
-                raise ValueError(f"bbox: xmin = {b[0]} must be <= xmax = {b[1]}")
-            return ok & (a >= b[0]) & (a <= b[1])
-        if b[1] - b[0] >= 360.0:
-            return ok
-        lo = normalize_longitude(b[0])
-        width = np.mod(normalize_longitude(b[1]) - lo, 360.0)
-        return ok & (np.mod(a - lo, 360.0) <= width)
+            raise ValueError(f"bbox must be 4 finite numbers (xmin, xmax, ymin, ymax) in metres, got {bbox!r}")
+        if b[0] > b[1] or b[2] > b[3]:
+            raise ValueError(f"bbox: need xmin <= xmax and ymin <= ymax (metres), got {bbox!r}")
+        return (a >= b[0]) & (a <= b[1]) & (c >= b[2]) & (c <= b[3])
 
     def _extent(self) -> str:
         if not len(self):
@@ -316,24 +305,22 @@ class Observations:
 
     # ------------------------------------------------------------------ files
     def to_netcdf(self, path: PathLike) -> Path:
-        """Write CF netCDF4 atomically (:func:`hybridocean.io.atomic_write`); returns the path.
+        """Write CF netCDF4 atomically (:func:`hybridocean.io.write_netcdf`); returns the path.
 
         ``time`` is stored as int64 nanoseconds since :data:`DEFAULT_TIME_ORIGIN` (exact round trip),
         ``platform`` as a variable-length string; numeric variables are deflated losslessly
         (:func:`hybridocean.io.netcdf_encoding`).
         """
         ds = self._ds.copy()
-        enc = netcdf_encoding(ds)  # lossless deflate of the numeric variables, as write_netcdf
-        enc["time"] = {"units": "nanoseconds since 2000-01-01 00:00:00", "calendar": "proleptic_gregorian", "dtype": "int64"}
+        enc = {"time": {"units": "nanoseconds since 2000-01-01 00:00:00", "calendar": "proleptic_gregorian",
+                        "dtype": "int64"}}
         for k in ds.data_vars:
             if ds[k].dtype.kind in "OU":
                 ds[k] = ds[k].astype(str).astype(object)
                 enc[k] = {"dtype": str}
         ds.attrs.setdefault("Conventions", "CF-1.10")
         ds.attrs.setdefault("featureType", "point")
-        with atomic_write(path) as tmp:
-            ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", encoding=enc)
-        return Path(path)
+        return write_netcdf(ds, path, encoding=enc)
 
     @classmethod
     def open(cls, path: PathLike) -> "Observations":

@@ -1,27 +1,20 @@
 """Gaps in gridded observations: random pixels, cloud-like blobs, missing days.
 
 Every function returns a boolean mask shaped ``(T, ny, nx)`` with **True = observed** (False = a
-gap), is reproducible from ``rng`` (a :class:`numpy.random.Generator` or an int seed), and
+gap), is reproducible from ``rng`` (a :class:`numpy.random.Generator` or an int seed; ``None`` draws
+fresh entropy -- see :func:`hybridocean.observations.noise.as_generator`), and
 combines with the others by ``&``. Apply a mask to gridded truth with
 :func:`hybridocean.observations.gridded.from_gridded` (``mask=``).
 """
 from __future__ import annotations
 
 import math
-from typing import Optional, Sequence, Tuple, Union
+from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
-RngLike = Union[int, np.integer, np.random.Generator]
+from .noise import RngLike, as_generator
 
-
-def as_generator(rng: RngLike) -> np.random.Generator:
-    """``rng`` itself if a Generator, else ``np.random.default_rng(rng)`` for an int seed."""
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
-        return np.random.default_rng(int(rng))
-    raise TypeError(f"rng must be a numpy.random.Generator or an int seed, got {type(rng).__name__}")
 
 
 def _shape(shape: Sequence[int]) -> Tuple[int, int, int]:

@@ -22,9 +22,10 @@ in m/s float64, NaN on land / missing. CF attributes of the variables are kept; 
 variable gets ``n_implausible_masked`` and ``n_missing``; global attributes gain ``ssh_variable``
 (the name :func:`.ssh_vars.ssh_variable` chooses) and ``source_files``.
 
-Longitude convention of the result: the box ``bbox = (lon0, lon1, lat0, lat1)`` runs *east*
-from its west edge ``lon0`` to its east edge ``lon1`` (either convention: ``(350, 10, ...)`` and
-``(-10, 10, ...)`` are the same 20-degree box across the 0/360 seam), and the cropped longitudes
+Longitude convention of the result: the box ``bbox = (lon0, lon1, lat0, lat1)`` (the one
+convention of :mod:`.bbox`, validated by :func:`.bbox.lonlat_box`) runs *east* from its west edge
+``lon0`` to its east edge ``lon1`` (either convention: ``(350, 10, ...)`` and ``(-10, 10, ...)``
+are the same 20-degree box across the 0/360 seam), and the cropped longitudes
 are ``lon0 + ((lon - lon0) mod 360)``, mapped to ``[-180, 180)`` when that keeps them increasing
 (so a box across the 180-degree meridian keeps values above 180). Without a box, a global map
 starts at -180 and a regional map at its western edge.
@@ -40,7 +41,7 @@ from typing import Any, List, Optional, Sequence, Tuple, Union
 import numpy as np
 import xarray as xr
 
-from .core import normalize_longitude
+from .bbox import LonLatBox, lonlat_box, normalize_longitude
 from .ssh_vars import (
     MAX_ABS_SSH_M,
     MAX_ABS_VELOCITY_M_S,
@@ -113,7 +114,7 @@ def _kind(da: xr.DataArray) -> str:
     )
 
 
-def _lon_window(lon: np.ndarray, bbox: Optional[Sequence[float]]) -> Tuple[np.ndarray, np.ndarray]:
+def _lon_window(lon: np.ndarray, bbox: Optional[LonLatBox]) -> Tuple[np.ndarray, np.ndarray]:
     """Indices into ``lon`` (any convention) of the box, west to east, and their new longitudes."""
     lon_n = normalize_longitude(lon)
     if bbox is None:
@@ -125,11 +126,8 @@ def _lon_window(lon: np.ndarray, bbox: Optional[Sequence[float]]) -> Tuple[np.nd
             i = int(np.argmax(gaps))
             lon0, width = float(s[(i + 1) % s.size]), 360.0 - float(gaps[i])
     else:
-        lon0 = float(normalize_longitude(bbox[0]))
-        span = float(bbox[1]) - float(bbox[0])
-        width = 360.0 if span >= 360.0 else float(np.mod(span, 360.0))
-    d = np.mod(lon_n - lon0, 360.0)
-    d = np.where(d > 360.0 - _TOL_DEG, d - 360.0, d)  # a point on the west edge
+        lon0, width = bbox.west, bbox.width
+    d = LonLatBox(lon0, width, -90.0, 90.0).east_offset(lon_n, _TOL_DEG)  # >= -tol: on the west edge
     keep = np.flatnonzero(d <= width + _TOL_DEG) if width < 360.0 else np.arange(lon.size)
     order = keep[np.argsort(d[keep], kind="stable")]
     new = lon0 + d[order]
@@ -137,19 +135,6 @@ def _lon_window(lon: np.ndarray, bbox: Optional[Sequence[float]]) -> Tuple[np.nd
     if np.all(np.diff(wrapped) > 0):
         new = wrapped
     return order, new
-
-
-def _check_bbox(bbox: Any) -> np.ndarray:
-    b = np.asarray(bbox, dtype=np.float64) if bbox is not None else None
-    if b is None:
-        return b
-    if b.shape != (4,) or not np.isfinite(b).all():
-        raise ValueError(f"bbox must be 4 finite numbers (lon0, lon1, lat0, lat1) in degrees, got {bbox!r}")
-    if not b[2] < b[3]:
-        raise ValueError(f"bbox: lat0 = {b[2]} must be < lat1 = {b[3]} (degrees north)")
-    if b[0] == b[1]:
-        raise ValueError(f"bbox: lon0 = lon1 = {b[0]} is an empty box (give the west and east edges)")
-    return b
 
 
 def _select_time(ds: xr.Dataset, time: Any) -> xr.Dataset:
@@ -162,7 +147,7 @@ def _select_time(ds: xr.Dataset, time: Any) -> xr.Dataset:
     return ds.sortby("time").sel(time=time)
 
 
-def _prepare_lonlat(ds: xr.Dataset, lon: str, lat: str, bbox: Optional[np.ndarray], where: str) -> xr.Dataset:
+def _prepare_lonlat(ds: xr.Dataset, lon: str, lat: str, bbox: Optional[LonLatBox], where: str) -> xr.Dataset:
     lon_v, lat_v = unpack(ds[lon]), unpack(ds[lat])
     if lon_v.ndim != 1 or lat_v.ndim != 1:
         raise ValueError(f"{where}: longitude/latitude must be 1-D for a gridded map, got dims {lon_v.dims} and {lat_v.dims}")
@@ -172,11 +157,11 @@ def _prepare_lonlat(ds: xr.Dataset, lon: str, lat: str, bbox: Optional[np.ndarra
     if not (np.isfinite(lon_a).all() and np.isfinite(lat_a).all()):
         raise ValueError(f"{where}: longitude/latitude contain missing values")
     ilon, new_lon = _lon_window(lon_a, bbox)
-    ilat = np.flatnonzero((lat_a >= bbox[2] - _TOL_DEG) & (lat_a <= bbox[3] + _TOL_DEG)) if bbox is not None else np.arange(lat_a.size)
+    ilat = np.flatnonzero((lat_a >= bbox.south - _TOL_DEG) & (lat_a <= bbox.north + _TOL_DEG)) if bbox is not None else np.arange(lat_a.size)
     ilat = ilat[np.argsort(lat_a[ilat], kind="stable")]
     if ilon.size == 0 or ilat.size == 0:
         raise ValueError(
-            f"bbox={tuple(bbox)} contains no grid point of {where}: its longitudes span "
+            f"bbox={bbox.as_tuple()} contains no grid point of {where}: its longitudes span "
             f"[{lon_a.min():.6g}, {lon_a.max():.6g}] and latitudes [{lat_a.min():.6g}, {lat_a.max():.6g}] degrees"
         )
     ds = ds.isel(longitude=ilon, latitude=ilat)
@@ -188,7 +173,7 @@ def _prepare_lonlat(ds: xr.Dataset, lon: str, lat: str, bbox: Optional[np.ndarra
 
 
 def _read_one(
-    where: str, ds: xr.Dataset, bbox: Optional[np.ndarray], variables: Optional[Sequence[str]], time: Any, max_abs_ssh: Optional[float]
+    where: str, ds: xr.Dataset, bbox: Optional[LonLatBox], variables: Optional[Sequence[str]], time: Any, max_abs_ssh: Optional[float]
 ) -> Tuple[Optional[xr.Dataset], dict]:
     """One source cropped and decoded, and its implausible-value counts; None if ``time`` selects nothing."""
     names = list(variables) if variables is not None else None
@@ -265,7 +250,7 @@ def read_l4(
     with no map, all values missing, files on different grids. Warns
     :class:`.ssh_vars.ImplausibleValueWarning` with the count of masked impossible values.
     """
-    box = _check_bbox(bbox)
+    box = lonlat_box(bbox)
     if max_abs_ssh is not None and not (np.isfinite(max_abs_ssh) and max_abs_ssh > 0):
         raise ValueError(f"max_abs_ssh must be a positive number of metres or None, got {max_abs_ssh!r}")
     parts, totals, names, span = [], {}, [], []

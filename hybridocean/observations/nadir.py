@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Optional, Sequence, Tuple
+from typing import Optional, Sequence
 
 import numpy as np
 
 from physics.grid import EARTH_RADIUS
 
+from .bbox import lonlat_box
 from .noise import as_generator, check_std
 
 
@@ -45,36 +46,20 @@ class TrackPoints:
         return int(self.time_s.size)
 
 
-def check_bbox(bbox: Optional[Sequence[float]]) -> Optional[Tuple[float, float, float, float]]:
-    """``(lon_min, lon_max, lat_min, lat_max)`` [deg] validated (``lon_max - lon_min`` in (0, 360])."""
-    if bbox is None:
-        return None
-    try:
-        b = tuple(float(v) for v in bbox)
-    except (TypeError, ValueError):
-        raise TypeError(f"bbox must be 4 numbers (lon_min, lon_max, lat_min, lat_max), got {bbox!r}") from None
-    if len(b) != 4 or not all(math.isfinite(v) for v in b):
-        raise ValueError(f"bbox must be 4 finite numbers (lon_min, lon_max, lat_min, lat_max), got {bbox!r}")
-    if not (0 < b[1] - b[0] <= 360) or not (-90 <= b[2] < b[3] <= 90):
-        raise ValueError(f"bbox must have lon_min < lon_max <= lon_min + 360 and -90 <= lat_min < lat_max <= 90, got {bbox!r}")
-    return b
-
-
 def in_bbox(lon, lat, bbox: Optional[Sequence[float]], margin_m: float = 0.0) -> np.ndarray:
-    """Bool mask of points inside ``bbox`` widened by ``margin_m`` (longitudes compared modulo 360)."""
-    lon = np.asarray(lon, dtype=float)
-    lat = np.asarray(lat, dtype=float)
-    b = check_bbox(bbox)
-    if b is None:
-        return np.ones(lon.shape, bool)
+    """Bool mask of points inside ``bbox`` widened by ``margin_m`` [m] on every edge.
+
+    ``bbox = (lon0, lon1, lat0, lat1)`` [deg] in the convention of :mod:`.bbox`
+    (:func:`.bbox.lonlat_box`; ``lon0 > lon1``: across the date line); None keeps every point.
+    The margin is ``margin_m / R`` degrees of latitude and that over ``cos(lat)`` at the box's
+    most poleward edge (capped at 89 deg) of longitude (:meth:`.bbox.LonLatBox.contains`).
+    """
+    box = lonlat_box(bbox)
+    if box is None:
+        return np.ones(np.shape(lon), bool)
     mlat = math.degrees(margin_m / EARTH_RADIUS)
-    coslat = max(math.cos(math.radians(min(max(abs(b[2]), abs(b[3])) + mlat, 89.0))), 1e-3)
-    mlon = min(mlat / coslat, 180.0)
-    width = b[1] - b[0] + 2 * mlon
-    ok_lat = (lat >= b[2] - mlat) & (lat <= b[3] + mlat)
-    if width >= 360:
-        return ok_lat
-    return ok_lat & (np.mod(lon - (b[0] - mlon), 360.0) <= width)
+    coslat = max(math.cos(math.radians(min(max(abs(box.south), abs(box.north)) + mlat, 89.0))), 1e-3)
+    return box.contains(lon, lat, lon_margin=min(mlat / coslat, 180.0), lat_margin=mlat)
 
 
 def passes_over(orbit, t_start_s: float, t_end_s: float, bbox=None, margin_m: float = 0.0,

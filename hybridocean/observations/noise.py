@@ -27,15 +27,24 @@ import numpy as np
 import xarray as xr
 
 PathLike = Union[str, os.PathLike]
+RngLike = Union[int, np.integer, np.random.Generator, None]
 
 
-def as_generator(seed) -> np.random.Generator:
-    """A ``numpy.random.Generator`` from ``seed`` (an int, None or a Generator)."""
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if seed is None or (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)):
-        return np.random.default_rng(seed)
-    raise TypeError(f"seed must be an int, None or numpy.random.Generator, got {type(seed).__name__}")
+def as_generator(rng: RngLike, name: str = "rng") -> np.random.Generator:
+    """The one random-generator helper of :mod:`hybridocean.observations`.
+
+    ``rng`` itself if it is a :class:`numpy.random.Generator`; ``np.random.default_rng(rng)`` for an
+    int seed (Python or NumPy integer, ``bool`` refused) or ``None`` (fresh OS entropy, not
+    reproducible). Anything else: ``TypeError`` naming the argument ``name`` (the caller's
+    parameter, e.g. ``"seed"``) and listing what is accepted.
+    """
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None:
+        return np.random.default_rng()
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, (bool, np.bool_)):
+        return np.random.default_rng(int(rng))
+    raise TypeError(f"{name} must be an int seed, None or a numpy.random.Generator, got {type(rng).__name__}")
 
 
 def check_std(name: str, std) -> float:

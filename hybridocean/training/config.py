@@ -37,7 +37,7 @@ from typing import Optional
 
 import torch
 
-from physics._checks import check_choice, check_nonnegative, check_positive
+from physics._checks import check_choice, check_int, check_nonnegative, check_positive, check_real
 
 from ..integrate import FIXED_STEP_METHODS
 
@@ -148,19 +148,18 @@ class AphynityConfig:
         check_positive("lambda0", self.lambda0)
         check_positive("tau1", self.tau1)
         check_nonnegative("tau2", self.tau2)
-        for name in ("n_iter", "epochs", "batch_size", "eval_batch_size", "log_every"):
-            _check_count(name, getattr(self, name), 1)
-        _check_count("checkpoint_every", self.checkpoint_every, 0)
-        _check_count("physics_warmup", self.physics_warmup, 0)
-        if self.iterations is not None:
-            _check_count("iterations", self.iterations, 1)
-        if self.validate_every is not None:
-            _check_count("validate_every", self.validate_every, 1)
+        # counts: physics._checks.check_int (bool and float refused, NumPy ints stored as int)
+        for name, minimum in (("n_iter", 1), ("epochs", 1), ("batch_size", 1), ("eval_batch_size", 1),
+                              ("log_every", 1), ("checkpoint_every", 0), ("physics_warmup", 0), ("seed", 0),
+                              ("iterations", 1), ("validate_every", 1)):
+            value = getattr(self, name)
+            if value is not None or name not in ("iterations", "validate_every"):
+                setattr(self, name, check_int(name, value, minimum))
         if self.grad_clip is not None:
             check_positive("grad_clip", self.grad_clip)
         if self.lr_decay is not None:
             check_choice("lr_decay", self.lr_decay, LR_DECAYS)
-        if not 0.0 < self.lr_final_ratio <= 1.0:
+        if not 0.0 < check_real("lr_final_ratio", self.lr_final_ratio) <= 1.0:
             raise ValueError(f"lr_final_ratio must be in (0, 1], got {self.lr_final_ratio}")
         check_choice("objective", self.objective, OBJECTIVES)
         check_choice("fa_norm", self.fa_norm, FA_NORMS)
@@ -189,13 +188,6 @@ class AphynityConfig:
     def from_dict(cls, d: dict) -> "AphynityConfig":
         """Inverse of :meth:`to_dict`."""
         return cls(**d)
-
-
-def _check_count(name: str, value, minimum: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
 
 
 __all__ = ["AphynityConfig", "IntegratorConfig", "OBJECTIVES", "FA_NORMS", "LAMBDA_UPDATES", "LR_DECAYS"]

@@ -116,18 +116,35 @@ def test_demo_gets_checked_device_threads_and_folder(monkeypatch, tmp_path, caps
 
     seen = {}
 
-    def fake(out, device, quick):
-        seen.update(out=out, device=device, quick=quick, threads=torch.get_num_threads())
+    def fake(out, device, quick, physics, log=None):
+        seen.update(out=out, device=device, quick=quick, physics=physics, threads=torch.get_num_threads())
         return {"ok": True}
 
     monkeypatch.setattr(hybridocean.demo, "run_demo", fake)
     threads = torch.get_num_threads()
     try:
-        assert cli.main(["demo", "--out", str(tmp_path / "new" / "dir"), "--threads", "2", "--quick"]) == 0
+        assert cli.main(["demo", "--out", str(tmp_path / "new" / "dir"), "--threads", "2", "--quick", "--physics"]) == 0
     finally:
         torch.set_num_threads(threads)
-    assert seen == {"out": tmp_path / "new" / "dir", "device": torch.device("cpu"), "quick": True, "threads": 2}
+    assert seen == {"out": tmp_path / "new" / "dir", "device": torch.device("cpu"), "quick": True, "physics": True,
+                    "threads": 2}
     assert (tmp_path / "new" / "dir").is_dir() and json.loads(capsys.readouterr().out) == {"ok": True}
+
+
+def test_demo_mission_prints_the_table(monkeypatch, tmp_path, capsys):
+    """Without --physics the mission runs (physics=False), its progress lines go through ``log``
+    and its score table is printed."""
+    import hybridocean.demo
+
+    def fake(out, device, quick, physics, log=None):
+        assert physics is False and quick is False
+        log("progress line")
+        return {"table": "method  mu\nOI  0.9", "files": ["a", "b"], "wall_s": 1.0}
+
+    monkeypatch.setattr(hybridocean.demo, "run_demo", fake)
+    assert cli.main(["demo", "--out", str(tmp_path / "o")]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[:3] == ["progress line", "method  mu", "OI  0.9"] and "wrote 2 files" in out
 
 
 def test_info(capsys):

@@ -153,9 +153,9 @@ def test_bad_input(tmp_path):
         load_dataset("lorenz", "train", cache_dir=tmp_path)
     with pytest.raises(ValueError, match="split must be one of"):
         load_dataset("pendulum", "training", cache_dir=tmp_path)
-    with pytest.raises(ValueError, match="n must be a positive int"):
+    with pytest.raises(ValueError, match="n must be an int >= 1, got 0"):
         load_dataset("pendulum", "train", n=0, cache_dir=tmp_path)
-    with pytest.raises(ValueError, match="seed must be a non-negative int"):
+    with pytest.raises(ValueError, match="seed must be an int >= 0, got -1"):
         load_dataset("pendulum", "train", n=1, seed=-1, cache_dir=tmp_path)
     with pytest.raises(ValueError, match="preset must be one of"):
         load_dataset("pendulum", "train", preset="huge", cache_dir=tmp_path)
@@ -171,3 +171,29 @@ def test_bad_input(tmp_path):
     with pytest.raises(ValueError, match=r"\(batch, 2\)"):
         make_prior("pendulum", "complete")(0.0, torch.zeros(4, dtype=torch.float64))
     assert set(PRIORS) == {"none", "incomplete", "complete", "true"}
+
+
+@pytest.mark.parametrize("kw, exc, match", [
+    (dict(n=True), TypeError, "n must be an int, got bool"),
+    (dict(n=2.0), TypeError, "n must be an int, got float"),
+    (dict(n=1, seed=1.0), TypeError, "seed must be an int, got float"),
+    (dict(n=1, seed=False), TypeError, "seed must be an int, got bool"),
+    (dict(n=1, seed="0"), TypeError, "seed must be an int, got str"),
+])
+def test_integer_arguments_use_check_int(tmp_path, kw, exc, match):
+    with pytest.raises(exc, match=match):
+        load_dataset("pendulum", "train", cache_dir=tmp_path, **kw)
+    with pytest.raises(exc, match=match):
+        generate("pendulum", "train", **{"n": 1, **kw})
+    assert not list(tmp_path.iterdir())  # refused before any cache file is written
+
+
+def test_trajectory_rng_and_solver_counts():
+    from hybridocean.datasets.solvers import rk4_substeps
+
+    assert trajectory_rng(np.int64(2), "val", 3).random() == np.random.default_rng([2, 1, 3]).random()
+    with pytest.raises(ValueError, match="index must be an int >= 0, got -1"):
+        trajectory_rng(0, "train", -1)
+    with pytest.raises(TypeError, match="substeps must be an int, got float"):
+        rk4_substeps(make_prior("pendulum", "true"), torch.zeros(1, 2, dtype=torch.float64),
+                     torch.tensor([0.0, 0.5], dtype=torch.float64), 2.5)

@@ -1,4 +1,4 @@
-"""The built-in default case (``hybridocean demo --quick``) runs and its physics checks hold."""
+"""``hybridocean demo``: the mission (``--quick``) runs end to end; the physics checks (``--physics``) hold."""
 import json
 
 import numpy as np
@@ -9,8 +9,8 @@ from hybridocean.io import read_netcdf
 
 
 @pytest.mark.slow  # ~20 s on one core: one simulated year of 64 x 64 two-layer QG (4380 AB3 steps)
-def test_demo_quick_writes_results_and_conserves(tmp_path, capsys):
-    assert main(["demo", "--out", str(tmp_path), "--quick"]) == 0
+def test_demo_physics_quick_writes_results_and_conserves(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path), "--quick", "--physics"]) == 0
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary == json.loads(capsys.readouterr().out)
     for name in summary["files"]:
@@ -46,3 +46,35 @@ def test_demo_quick_writes_results_and_conserves(tmp_path, capsys):
     qg = read_netcdf(tmp_path / "qg_turbulence.nc")
     assert {"q1", "q2", "psi1", "psi2", "kinetic_energy", "kinetic_energy_fastest_mode"} <= set(qg.variables)
     assert np.isfinite(qg["q1"].values).all()
+
+
+MISSION_FILES = {"truth.nc", "observations.nc", "estimate.nc", "estimate_oi.nc", "estimate_geostrophic.nc",
+                 "metrics.json", "ssh_maps.png", "currents.png", "errors.png", "oi/ssh_maps.png"}
+
+
+@pytest.mark.slow  # ~25-45 s on a loaded 2-core host: a 32 x 32 twin, 3 OI analyses, 2 training iterations
+def test_mission_quick_end_to_end(tmp_path, capsys):
+    """The quick mission writes its files, prints the table, and every score is finite.
+
+    Floors (measured on the quick run: OI mu = 0.65, tau_uv = 83 %; learned after only 2
+    iterations mu = 0.18, tau_uv = 24 %): OI above mu = 0.5 and tau_uv = 70 % (a mapping that
+    works), the learned one above the zero estimate (mu = 0, tau_uv = 0: a sign error, a diverged
+    state or velocities read from the wrong grid all score below it). The truth's velocities
+    reach no estimator: the observations file holds SSH only."""
+    assert main(["demo", "--out", str(tmp_path), "--quick"]) == 0
+    out = capsys.readouterr().out
+    m = json.loads((tmp_path / "metrics.json").read_text())
+    assert m["table"] in out and "learned" in out and "OI" in out
+    written = {str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()}
+    assert MISSION_FILES <= written and set(m["files"]) == written
+    rows = {r["method"]: r for r in m["scores"]}
+    assert set(rows) == {"oi", "geostrophic", "learned"}
+    for r in rows.values():
+        assert np.isfinite(r["mu"]) and np.isfinite(r["tau_uv"]) and np.isfinite(r["tau_vorticity"]), r
+    assert rows["oi"]["mu"] > 0.5 and rows["oi"]["tau_uv"] > 70.0, rows["oi"]
+    assert rows["learned"]["mu"] > 0.0 and rows["learned"]["tau_uv"] > 0.0, rows["learned"]
+    assert 0.1 <= m["truth"]["rossby_number"] <= 0.3 and m["truth"]["mass_relative_drift"] < 1e-12
+    obs = read_netcdf(tmp_path / "observations.nc")
+    assert "u" not in obs and "v" not in obs and set(obs["platform"].values) >= {"swot_karin", "saral"}
+    est = read_netcdf(tmp_path / "estimate.nc")
+    assert est.attrs["velocity_kind"] == "total" and est.sizes["time"] == m["scored_days"]

@@ -89,7 +89,7 @@ def test_config_validation():
         AphynityConfig(objective="l1")
     with pytest.raises(ValueError, match="checkpoint_dir must be set"):
         AphynityConfig(checkpoint_every=5)
-    with pytest.raises(ValueError, match="n_iter must be >= 1"):
+    with pytest.raises(ValueError, match="n_iter must be an int >= 1"):
         AphynityConfig(n_iter=0)
     with pytest.raises(ValueError, match="step_size needs a fixed-step method"):
         IntegratorConfig(method="dopri5", step_size=0.1)
@@ -316,3 +316,28 @@ def test_paper_objective_with_progress_bar_and_adjoint(splits, capsys):
     assert h.l_traj[-1] == pytest.approx(ref.l_traj[-1], rel=5e-3)
     for name, value in ref.params[-1].items():
         assert h.params[-1][name] == pytest.approx(value, rel=1e-4), name
+
+
+@pytest.mark.parametrize("name, bad, exc, match", [
+    ("epochs", True, TypeError, "epochs must be an int, got bool"),
+    ("batch_size", 4.0, TypeError, "batch_size must be an int, got float"),
+    ("n_iter", "2", TypeError, "n_iter must be an int, got str"),
+    ("iterations", 0, ValueError, "iterations must be an int >= 1, got 0"),
+    ("validate_every", False, TypeError, "validate_every must be an int, got bool"),
+    ("checkpoint_every", -1, ValueError, "checkpoint_every must be an int >= 0, got -1"),
+    ("physics_warmup", 1.5, TypeError, "physics_warmup must be an int"),
+    ("seed", -3, ValueError, "seed must be an int >= 0, got -3"),
+    ("seed", None, TypeError, "seed must be an int, got NoneType"),
+    ("log_every", torch.tensor(2.0), TypeError, "log_every must be an int"),
+])
+def test_config_counts_use_check_int(name, bad, exc, match):
+    with pytest.raises(exc, match=match):
+        AphynityConfig(**{name: bad})
+
+
+def test_config_counts_accept_numpy_ints_and_store_python_ints():
+    import numpy as np
+
+    cfg = AphynityConfig(epochs=np.int64(3), seed=np.int32(5), iterations=None, validate_every=np.int16(2))
+    assert (cfg.epochs, cfg.seed, cfg.validate_every) == (3, 5, 2)
+    assert type(cfg.epochs) is int and type(cfg.seed) is int and cfg.iterations is None

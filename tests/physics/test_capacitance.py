@@ -137,3 +137,48 @@ def test_bad_input():
         CapacitanceSolver(g, torch.ones(6, 8), -1.0)
     with pytest.raises(ValueError, match="q must have trailing shape"):
         CapacitanceSolver(g, torch.ones(6, 8)).solve(torch.zeros(6, 7))
+
+
+def _sphere_grid(nx=30, ny=24, dtype=torch.float64):
+    return Grid.from_lonlat(-70 + 0.5 * (np.arange(nx) + 0.5), 30 + 0.5 * (np.arange(ny) + 0.5), dtype=dtype)
+
+
+@pytest.mark.parametrize("kappa2", [0.0, "modes"])
+@pytest.mark.parametrize("name", list(MASKS))
+def test_spherical_base_solver_residual_is_round_off(name, kappa2):
+    """The same correction on top of the spherical RowHelmholtz (default base on a sphere grid): the
+    masked flux-form operator (L - kappa^2) psi = q at every ocean corner, psi = 0 on land; the
+    thomas base gives the same psi (both exact)."""
+    from physics.sphere_elliptic import RowHelmholtz
+
+    g = _sphere_grid()
+    m = ocean_corner_mask(g, MASKS[name](g.ny, g.nx, seed=2))
+    k2 = torch.tensor([0.0, 1 / 4e4**2, 1 / 1.5e4**2]).view(3, 1, 1) if kappa2 == "modes" else kappa2
+    solver = CapacitanceSolver(g, m, k2)
+    assert solver.coast.numel() > 40 and solver.multiplier is None
+    q = _q((2, 3, g.ny, g.nx))
+    psi = solver.solve(q)
+    res = masked_helmholtz_operator(psi, g, m, k2) - q * m
+    assert float(res.abs().max()) <= TOL * float(q.abs().max())
+    assert bool((psi[..., m == 0] == 0).all())
+    thomas = CapacitanceSolver(g, m, k2, base=RowHelmholtz(g, k2, method="thomas"))
+    assert torch.allclose(thomas.solve(q), psi, rtol=0, atol=TOL * float(psi.abs().max()))
+
+
+def test_spherical_masked_inverse_is_symmetric_in_the_area_product():
+    """G A^-1 symmetric: <a, G b>_A = <G a, b>_A with the corner areas (what makes C symmetric)."""
+    g = _sphere_grid(16, 12)
+    m = ocean_corner_mask(g, archipelago(g.ny, g.nx, seed=5))
+    solver = CapacitanceSolver(g, m, 1 / 3e4**2)
+    a, b = _q((g.ny, g.nx), 3) * m, _q((g.ny, g.nx), 4) * m
+    A = g.cell_areas("corner")
+    lhs, rhs = float((A * a * solver.solve(b)).sum()), float((A * solver.solve(a) * b).sum())
+    assert abs(lhs - rhs) <= 1e-12 * abs(lhs)
+
+
+def test_bad_base_solver():
+    from physics.sphere_elliptic import RowHelmholtz
+
+    g = _sphere_grid(16, 12)
+    with pytest.raises(TypeError, match="base must be a physics.sphere_elliptic.RowHelmholtz"):
+        CapacitanceSolver(g, torch.ones(12, 16), base=RowHelmholtz(_sphere_grid(18, 12)))

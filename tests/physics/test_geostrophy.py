@@ -385,3 +385,19 @@ def test_bad_input_raises():
         geostrophic_velocities(eta, grid, order=3)
     with pytest.raises(ValueError, match="nx, ny >= 5"):
         geostrophic_velocities(torch.zeros(4, 6, dtype=torch.float64), Grid(6, 4, dx=1e4, dy=1e4, boundary="closed", f0=1e-4), order=4)
+
+
+@pytest.mark.parametrize("boundary", ["periodic", "closed"])
+def test_center_to_corner_is_the_four_point_average(boundary):
+    # center_to_corner is built from operators.avg_backward; it must equal the explicit formula
+    # (eta[j-1,i-1] + eta[j-1,i] + eta[j,i-1] + eta[j,i]) / 4 -- wrapped (periodic) or with the
+    # stored wall corners i = 0 / j = 0 zeroed (closed) -- to float64 round-off (4 additions of
+    # O(1) values: a few ulp, 1e-15 is ~5 ulp).
+    grid = Grid(7, 5, dx=1e4, dy=2e4, f0=1e-4, boundary=boundary)
+    eta = torch.randn(2, 1, 5, 7, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    e = eta.numpy()
+    want = 0.25 * (e + np.roll(e, 1, -1) + np.roll(e, 1, -2) + np.roll(e, (1, 1), (-2, -1)))
+    if boundary == "closed":
+        want[..., 0, :] = 0.0
+        want[..., :, 0] = 0.0
+    np.testing.assert_allclose(center_to_corner(eta, grid).numpy(), want, rtol=0, atol=1e-15)

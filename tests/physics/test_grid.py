@@ -141,15 +141,14 @@ def test_lonlat_of_strings_is_a_type_error():
         Grid.from_lonlat(["a", "b"], [10.0, 11.0])
 
 
-def test_sphere_grid_is_refused_by_the_models_and_kept_by_to():
+def test_sphere_grid_is_accepted_by_the_models_and_kept_by_to():
     from physics.qg import QG
     from physics.shallow_water import ShallowWater
 
     g = Grid.from_lonlat(np.arange(0, 8, 0.5) + 0.25, np.arange(30, 38, 0.5) + 0.25)
-    for model in (QG, ShallowWater):
-        with pytest.raises(ValueError, match="grid must have metric='cartesian'"):
-            model(g)
-    QG(Grid.from_lonlat(g.lon, g.lat, metric="beta_plane"))  # the tangent plane is accepted
+    for model in (QG, ShallowWater):  # both run on the sphere (physics.qg_sphere, physics.sw_sphere)
+        assert model(g).grid.metric == "sphere"
+    QG(Grid.from_lonlat(g.lon, g.lat, metric="beta_plane"))  # the tangent plane is accepted too
     g32 = g.to(dtype=torch.float32)
     assert g32.metric == "sphere" and g32.dx_at().dtype == torch.float32
     assert torch.allclose(g32.coriolis().double(), g.coriolis(), rtol=1e-6, atol=0)

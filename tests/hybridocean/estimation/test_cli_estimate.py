@@ -18,6 +18,7 @@ import xarray as xr
 from _cli_cases import BETA, F0, NX, NY, Y0, eddy_grid, eddy_ssh, eddy_truth, lonlat_points
 from hybridocean import cli
 from hybridocean.estimation.cli import METHODS
+from hybridocean.estimation.cli_models import MODEL_METHODS
 from physics.geostrophy import geostrophic_velocities
 from physics.grid import Grid
 
@@ -37,8 +38,9 @@ def _open(path: Path) -> xr.Dataset:
 
 
 def _methods():
+    """The classical methods (the model-based ones: test_cli_fourdvar.py, test_cli_learned.py)."""
     out = []
-    for m in sorted(METHODS):
+    for m in sorted(set(METHODS) - set(MODEL_METHODS)):
         try:
             __import__(METHODS[m])
             out.append(m)

@@ -67,6 +67,7 @@ def test_netcdf_round_trip_is_exact_and_atomic(tmp_path):
     assert back.ds.attrs["source"] == "test" and back.ds.ssh.attrs["units"] == "m"
     with xr.open_dataset(path, decode_times=False) as raw:  # CF-encoded time on disk
         assert raw.time.attrs["units"].startswith("nanoseconds since 2000-01-01")
+        assert raw.ssh.encoding["zlib"] and raw.error_std.encoding["zlib"]  # deflated (netcdf_encoding)
 
 
 def test_failed_write_keeps_previous_file(tmp_path, monkeypatch):
@@ -118,8 +119,11 @@ def test_select_errors():
         obs.select(platforms="sentinel3a")
     with pytest.raises(ValueError, match="bbox"):
         obs.select(bbox=(0, 1, 2))
-    with pytest.raises(ValueError, match="ymin"):
+    with pytest.raises(ValueError, match="lat0 < lat1"):
         obs.select(bbox=(0, 1, 3, 2))
+    xy = Observations.from_arrays(time=T0, ssh=[0.0], platform="p", x=[0.0], y=[0.0])
+    with pytest.raises(ValueError, match="ymin <= ymax"):
+        xy.select(bbox=(0, 1, 3, 2))
     with pytest.raises(TypeError, match="time"):
         obs.select(time=(T0, T0))
 

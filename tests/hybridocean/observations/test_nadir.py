@@ -61,8 +61,10 @@ def test_bad_input():
     o = RepeatOrbit(MISSIONS["jason3"])
     with pytest.raises(ValueError, match="noise_std"):
         nadir_points(o, 0.0, 10.0, noise_std=-0.1)
-    with pytest.raises(ValueError, match="bbox"):
-        nadir_points(o, 0.0, 10.0, bbox=(10.0, 0.0, 0.0, 10.0))
+    with pytest.raises(ValueError, match="bbox: lon1 - lon0"):
+        nadir_points(o, 0.0, 10.0, bbox=(10.0, 10.0, 0.0, 10.0))  # empty; (10, 0, ...) is 350 deg wide
+    with pytest.raises(ValueError, match="bbox: need -90 <= lat0 < lat1"):
+        nadir_points(o, 0.0, 10.0, bbox=(0.0, 10.0, 10.0, 0.0))
     with pytest.raises(ValueError, match="t_end_s > t_start_s"):
         passes_over(o, 10.0, 0.0, (0.0, 10.0, 0.0, 10.0))
 

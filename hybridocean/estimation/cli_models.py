@@ -1,0 +1,211 @@
+"""The model-based methods of ``hybridocean estimate`` / ``train-estimator``: ``4dvar``, ``learned``
+and ``learned+4dvar`` (:mod:`.cli`, :mod:`.cli_train`).
+
+Models (``--model``)
+    ``qg1.5``: the 1.5-layer quasi-geostrophic model (:class:`~physics.qg.QG`, one active layer
+    over a deep one at rest) with deformation radius ``Ld`` (``--Ld`` [m], default 30 km: the
+    first baroclinic Rossby radius at mid-latitudes, Chelton, deSzoeke, Schlax, El Naggar &
+    Siwertz 1998, "Geographical variability of the first baroclinic Rossby radius of
+    deformation", J. Phys. Oceanogr. 28, 433-460: 10-250 km, ~30 km at 35-45 degrees).
+    ``sw``: the rotating shallow-water model (:class:`~physics.shallow_water.ShallowWater`,
+    nonlinear) written for the SSH ``eta`` with gravity ``g`` and the *equivalent depth*
+    ``H = (f0 Ld)^2 / g`` of the first baroclinic mode (Gill 1982, *Atmosphere-Ocean Dynamics*,
+    section 6.11): the reduced-gravity (1.5-layer) shallow-water equations rescaled to SSH, with
+    the same ``Ld`` as ``qg1.5`` (about 0.9 m at ``f0 = 1e-4`` 1/s, Ld = 30 km, g = 9.81).
+    ``--H`` [m] sets that depth instead (``sw`` only; ``Ld = sqrt(g H) / f0`` is then reported).
+    ``f0``, ``beta``: the grid's (lon/lat: the tangent plane at the central latitude,
+    ``f0 = 2 Omega sin(phi0)``, ``beta = 2 Omega cos(phi0) / R``; x/y: ``--f0``/``--beta`` or the
+    file's attributes, see :mod:`.cli_inputs`).
+
+Grids
+    On a lon/lat input a model runs on the spherical grid of the input (``model_grid = "sphere"``
+    in the output's attributes) when it accepts one (QG and shallow water do since the sphere
+    metric of :mod:`physics.grid` reached them); otherwise on the tangent-plane grid of the same
+    cells (:meth:`physics.grid.Grid.from_lonlat` ``metric="beta_plane"``, ``model_grid =
+    "beta_plane ..."``). Either way the output keeps the input's longitude/latitude.
+
+Time steps
+    QG: ``dt <= 0.5 C min(dx, dy) / U`` with ``U = 1 m/s`` (a strong mesoscale current) and ``C``
+    the stepping method's Courant number (:func:`physics.stepping.courant_limit`: AB3 0.36, RK4
+    1.41), so 3600 s on a 20 km AB3 grid; shallow water: half the model's stable step
+    (:meth:`~physics.shallow_water.ShallowWater.dt_max`, gravity waves); then shortened so that a
+    4D-Var window (or a learned frame) is a whole number of steps.
+
+The learned estimator's training and checkpoint checks: :mod:`.cli_train`.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Dict, Optional, Tuple
+
+import numpy as np
+
+#: model choices of ``--model``.
+MODELS = ("qg1.5", "sw")
+#: the methods that run a model (``--model`` applies), and those with a learned estimator.
+MODEL_METHODS = ("4dvar", "learned", "learned+4dvar")
+LEARNED_METHODS = ("learned", "learned+4dvar")
+DEFAULT_LD = 30e3  # [m] Chelton et al. 1998 (module docstring)
+U_MAX = 1.0  # [m/s] the current assumed by the QG time step (a strong mesoscale eddy; the safety factor covers ~2 m/s)
+DEFAULT_WINDOW = 10 * 86400.0  # [s] the 4D-Var window at most (FourDVar's default)
+#: [m] observation error std when the file gives none (gridded maps): the order of a nadir
+#: altimeter's along-track noise, a few cm at 1 Hz (Dibarboure et al. 2011, "Jason-2 in DUACS: updated system description, first tandem results and
+#: impact on processing and products", Mar. Geod. 34, 214-241).
+DEFAULT_OBS_ERROR = 0.02
+
+
+def model_grid(grid: Any, kind: str = "qg1.5") -> Tuple[Any, str]:
+    """``(grid the model of kind runs on, description)``: x/y grids as they are; a lon/lat (sphere)
+    grid on the sphere when that model accepts it there (tried with a throw-away instance), else
+    its tangent-plane grid with the same cells (``Grid.from_lonlat(..., metric="beta_plane")``,
+    same lon/lat, boundary closed)."""
+    from physics.grid import Grid
+
+    if grid.metric != "sphere":
+        return grid, "cartesian" if grid.lon is None else "beta_plane (tangent plane of the input's lon/lat cells)"
+    try:
+        build_physics(kind, grid, {"Ld_m": DEFAULT_LD, "H_m": 1.0, "g_m_per_s2": 9.81})
+        return grid, "sphere"
+    except ValueError:
+        pass
+    plane = Grid.from_lonlat(np.asarray(grid.lon), np.asarray(grid.lat), boundary="closed", metric="beta_plane")
+    return plane, (f"beta_plane (tangent plane at {0.5 * (float(grid.lat[0]) + float(grid.lat[-1])):.4g} N: "
+                   f"{kind} does not run on the sphere yet)")
+
+
+def physical_parameters(kind: str, grid: Any, g: float, H: Optional[float], Ld: Optional[float]) -> Dict[str, float]:
+    """``{"Ld_m", "g_m_per_s2"[, "H_m"]}`` of ``--model kind`` (module docstring); ``UserError``
+    naming ``--H`` for ``qg1.5`` or with ``--Ld`` (one of them fixes the other), and when
+    ``f0 = 0`` (no deformation radius)."""
+    from hybridocean.cli import UserError
+
+    if kind == "qg1.5":
+        if H is not None:
+            raise UserError("--H: applies to --model sw only (qg1.5 takes --Ld)")
+        return {"Ld_m": DEFAULT_LD if Ld is None else Ld, "g_m_per_s2": g}
+    if H is not None and Ld is not None:
+        raise UserError("--H and --Ld: give one (with sw, H = (f0 Ld)^2 / g fixes the other)")
+    f0 = abs(grid.f0)
+    if not f0 > 0:
+        raise UserError("--model sw: the grid has f0 = 0; give --f0 (x/y grids) -- the depth comes from Ld f0")
+    if H is None:
+        Ld = DEFAULT_LD if Ld is None else Ld
+        H = (f0 * Ld) ** 2 / g
+    else:
+        Ld = math.sqrt(g * H) / f0
+    return {"Ld_m": Ld, "H_m": H, "g_m_per_s2": g}
+
+
+def build_physics(kind: str, grid: Any, phys: Dict[str, float]) -> Any:
+    """The model of ``kind`` on ``grid`` with ``phys`` (:func:`physical_parameters`)."""
+    from physics.qg import QG
+    from physics.shallow_water import ShallowWater
+
+    if kind == "qg1.5":
+        return QG(grid, Ld=phys["Ld_m"])
+    return ShallowWater(grid, g=phys["g_m_per_s2"], H=phys["H_m"])
+
+
+def kind_of(model: Any) -> str:
+    """``"qg1.5"`` or ``"sw"`` of a model instance."""
+    from physics.qg import QG
+
+    return "qg1.5" if isinstance(model, QG) else "sw"
+
+
+def max_step(model: Any, method: str) -> float:
+    """The longest model step [s] used (module docstring: Time steps)."""
+    from physics.qg import QG
+    from physics.stepping import courant_limit
+
+    if isinstance(model, QG):
+        return 0.5 * courant_limit(method) * min(model.grid.dx, model.grid.dy) / U_MAX
+    return 0.5 * model.dt_max(method=method)
+
+
+def steps_in(span: float, dt_max: float) -> int:
+    """The fewest steps of at most ``dt_max`` covering ``span`` [s] (>= 1)."""
+    return max(1, math.ceil(span / dt_max - 1e-9))
+
+
+def fourdvar_arguments(model: Any, times_s: np.ndarray, obs: Any, params: Dict[str, Any]) -> Dict[str, Any]:
+    """Keyword arguments of :class:`~.fourdvar_windows.FourDVar` for ``model`` on output times
+    ``times_s`` [s]: ``window`` = the output span (at least one hour, at most 10 days), ``dt`` the
+    longest stable step dividing it, ``obs_error`` :data:`DEFAULT_OBS_ERROR` when some
+    observation has no error std; ``params`` (``--param``) override any of them."""
+    span = float(times_s[-1] - times_s[0]) if len(times_s) > 1 else 0.0
+    window = float(params.get("window", min(DEFAULT_WINDOW, max(span, 3600.0))))
+    stepping = params.get("stepping", "ab3")
+    kw: Dict[str, Any] = {"window": window, "stepping": stepping}
+    if "dt" not in params and window > 0:
+        kw["dt"] = window / steps_in(window, max_step(model, stepping))
+    err = np.asarray(obs.error_std, dtype=np.float64)
+    if "obs_error" not in params and not bool((err > 0).all()):
+        kw["obs_error"] = DEFAULT_OBS_ERROR
+    kw.update(params)
+    return kw
+
+
+def _positive_float(text: str) -> float:
+    """argparse ``type=`` of ``--H``/``--Ld``: a finite number > 0."""
+    import argparse
+
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}") from None
+    if not (math.isfinite(v) and v > 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}")
+    return v
+
+
+def _seed(text: str) -> int:
+    import argparse
+
+    try:
+        v = int(text)
+    except ValueError:
+        v = -1
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}")
+    return v
+
+
+def add_model_options(p: Any, checkpoint: bool = True) -> None:
+    """``--model``, ``--H``, ``--Ld``, ``--iterations``, ``--seed`` (and ``--checkpoint``) of ``p``."""
+    from hybridocean.cli import positive_int
+
+    p.add_argument("--model", choices=MODELS, default=None,
+                   help="model of 4dvar / learned methods: qg1.5 (1.5-layer QG, default) or sw (shallow water)")
+    p.add_argument("--Ld", type=_positive_float, default=None,
+                   help=f"deformation radius [m] (default {DEFAULT_LD:g}: Chelton et al. 1998)")
+    p.add_argument("--H", type=_positive_float, default=None,
+                   help="sw only: resting depth [m] (default the equivalent depth (f0 Ld)^2 / g)")
+    p.add_argument("--iterations", type=positive_int, default=None,
+                   help="learned training iterations (default 40, a small demonstration)")
+    p.add_argument("--seed", type=_seed, default=0, help="learned: network initialisation and held-out draw (default 0)")
+    if checkpoint:
+        p.add_argument("--checkpoint", default=None, help="learned methods: a trained estimator (train-estimator)")
+
+
+def check_model_options(args: Any) -> None:
+    """``UserError`` naming the option given with a method that does not take it."""
+    from hybridocean.cli import UserError
+
+    method = args.method
+    if method not in MODEL_METHODS:
+        for opt in ("model", "Ld", "H", "iterations", "checkpoint"):
+            if getattr(args, opt, None) is not None:
+                raise UserError(f"--{opt}: applies to --method {', '.join(MODEL_METHODS)} only (got --method {method})")
+        return
+    ckpt = getattr(args, "checkpoint", None)
+    if ckpt is not None and method not in LEARNED_METHODS:
+        raise UserError(f"--checkpoint: applies to --method {' or '.join(LEARNED_METHODS)} only (got --method {method})")
+    if args.iterations is not None and (method not in LEARNED_METHODS or ckpt is not None):
+        why = "the learned training length; 4dvar takes --param max_iter=N" if method not in LEARNED_METHODS \
+            else "the estimator of --checkpoint is already trained"
+        raise UserError(f"--iterations: {why}")
+
+
+__all__ = ["add_model_options", "check_model_options", "MODELS", "MODEL_METHODS", "LEARNED_METHODS", "DEFAULT_LD", "DEFAULT_OBS_ERROR", "model_grid",
+           "physical_parameters", "build_physics", "kind_of", "max_step", "steps_in", "fourdvar_arguments"]
