@@ -16,7 +16,7 @@ A twin experiment on a small ocean whose truth is known but hidden from every es
 
    * ``oi``: space-time Gaussian optimal interpolation (:class:`~hybridocean.estimation.oi.
      OptimalInterpolation`, the data challenges' baseline) of 20-km super-observations, its
-     correlation length chosen among (30, 50, 80) km by the held-out track's misfit, ``Lt`` = 3
+     correlation length chosen among (20, 30, 50, 80) km by the held-out track's misfit, ``Lt`` = 3
      days; currents: the geostrophy of the OI map.
    * ``geostrophic``: geostrophy of the day's binned observations filled harmonically
      (:class:`~hybridocean.estimation.geostrophic.Geostrophic`): the no-statistics floor.
@@ -101,7 +101,7 @@ class MissionConfig:
     steps_per_frame: int = 10
     prior_sigmas: Tuple[float, ...] = (1.5, 3.0, 6.0)
     validations: int = 2
-    oi_lengths: Tuple[float, ...] = (3e4, 5e4, 8e4)
+    oi_lengths: Tuple[float, ...] = (2e4, 3e4, 5e4, 8e4)
     oi_Lt: float = 3 * DAY
     seed: int = 0
 
@@ -156,7 +156,9 @@ def held_out_misfit(est: xr.Dataset, held: Observations) -> float:
 
 
 def _row(name: str, ev, train_s: float, estimate_s: float) -> Dict[str, Any]:
-    s = ev.scores
+    """One score-table row from an :class:`~hybridocean.estimation.evaluation.Evaluation` (strict
+    JSON: a ``lambda_x`` of None means no wavelength reaches the 0.5 PSD score, or no spectrum)."""
+    s = ev.summary()
     iso = s.get("psd_isotropic", {})
     lam = iso.get("lambda_x_km") if "error" not in iso else None
     return {"method": name, "mu": s["ssh"]["mu"], "lambda_x_km": lam, "tau_uv": s["currents"].get("tau_uv"),
@@ -182,9 +184,12 @@ def run_mission(out: Union[str, Path], device: Union[str, torch.device] = "cpu",
                 log: Optional[Callable[[str], None]] = print) -> Dict[str, Any]:
     """Run the mission into folder ``out`` (module docstring); returns the ``metrics.json`` dict.
 
-    ``device``: where the learned estimator trains (the truth and OI run on the CPU, float64).
-    ``log``: progress lines (``None``: silent).
+    ``device``: the CPU only (the whole mission runs there in float64; any other device raises
+    ``ValueError`` naming ``device`` rather than being silently ignored). ``log``: progress lines
+    (``None``: silent). The OI's ``estimate s`` includes its correlation-length selection.
     """
+    if torch.device(device).type != "cpu":
+        raise ValueError(f"device: the mission runs on the CPU only (float64 truth, OI and training), got {str(device)!r}")
     say = log or (lambda s: None)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -30,10 +30,11 @@ definite): the sources are written ``sigma_p = s_p / A_p`` and ``C = (G A^-1)_PP
 (Cholesky again), its columns computed by applying the base solver to ``e_p / A_p`` (``|P|``
 solves, ``chunk`` at a time). ``coast_scale = 1 / A_P`` carries the rescaling into the solve.
 
-Islands: ``psi = 0`` on *every* coast point, islands included -- the simple documented choice.
-It forbids a net transport between an island and the mainland; the correct treatment
-(``psi = c_k`` on island ``k``, ``c_k`` fixed by Kelvin's circulation condition on the island's
-coast, McWilliams 1977, Dyn. Atmos. Oceans 1, 427) is NOT implemented.
+Islands: this solver sets ``psi = 0`` on *every* coast point, islands included (what
+``QG(..., islands="zero")`` uses: no net transport between an island and the mainland). The correct
+treatment, ``psi = c_k`` on island ``k`` with ``c_k`` fixed by Kelvin's circulation condition on the
+island's coast (McWilliams 1977, Dyn. Atmos. Oceans 1, 427), is built on top of this solve by
+:mod:`physics.islands` (``QG(..., islands="circulation")``).
 Precomputation costs ``|P|`` DST inversions and ``|P|^2`` memory per mode (``|P|`` is the coast
 length in points: ~4 x 10^3 points = 130 MB in float64).
 """

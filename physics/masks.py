@@ -14,7 +14,8 @@ l'IPSL 27, the chapter on the land/sea mask)::
 
 Consequences: every face between an ocean and a land cell (and every wall face) is closed, so
 zero normal flow holds on each land face; every corner on a coastline (touching at least one
-land cell) is a land corner, where QG sets ``psi = 0`` (:mod:`physics.capacitance`); on a closed
+land cell) is a land corner, where QG prescribes ``psi`` (0 on the mainland, 0 or the island's constant on an
+island: :mod:`physics.capacitance`, :mod:`physics.islands`); on a closed
 grid the stored wall points (``u`` at ``i = 0``, ``v`` at ``j = 0``, corners at ``i = 0`` or
 ``j = 0``) are land, so the masks are products with :meth:`physics.grid.Grid.mask`. An ocean
 cell with no ocean corner (a one-cell inlet) is still wet for the shallow-water model but holds

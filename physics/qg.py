@@ -26,14 +26,16 @@ the Jacobian, but not the total PV (Arakawa's stencil fluxes PV through the wall
 background flow through walls is inconsistent, so ``U != 0`` requires a periodic grid.
 
 Land (``mask=``, closed grids, finite differences): the ocean mask at cell centres gives the
-ocean corners (:func:`physics.masks.ocean_corner_mask`: a corner is ocean iff its four cells
-are). Every land corner -- coasts, island coasts and walls -- is treated exactly like a wall
-above: ``psi = 0`` there (inversion by :mod:`physics.capacitance`, exact to round-off; islands
-get ``psi = 0``, not the circulation condition, see there), ``q = zeta = 0`` (free slip) in the
-Jacobian and viscosity stencils and ``dq/dt = 0``. As the fields then vanish off the ocean, the
-lattice identities of the Arakawa Jacobian (``sum psi J = sum q J = 0``), the antisymmetry of the
-centred beta term and the symmetry of the masked inverse still hold: energy and enstrophy are
-conserved to round-off on any mask, viscosity dissipates ``-nu sum_ocean zeta^2``.
+ocean corners (:func:`physics.masks.ocean_corner_mask`: a corner is ocean iff its four cells are).
+Every land corner is treated like a wall: ``psi`` prescribed (inversion by :mod:`physics.capacitance`,
+exact to round-off), ``q = zeta = 0`` (free slip) in the stencils, ``dq/dt = 0``. ``islands="zero"``
+(default): ``psi = 0`` on every coast, islands included (no net transport between an island and the
+mainland); the fields vanish off the ocean, so the Arakawa identities (``sum psi J = sum q J = 0``),
+the antisymmetric beta term and the symmetric masked inverse conserve energy and enstrophy to
+round-off on any mask (viscosity dissipates ``-nu sum_ocean zeta^2``). ``islands="circulation"``:
+``psi = c_k(t)`` on island ``k``, fixed by the circulation ``Gamma_k`` around it (``circulation=``,
+default 0; Kelvin's inviscid, unforced invariant -- the island rule of wind/drag/viscosity is not
+implemented), :mod:`physics.islands`: enstrophy still exact, energy to truncation error.
 
 Sphere (``grid.metric == "sphere"``, :meth:`physics.grid.Grid.from_lonlat`): the same model with
 the spherical flux-form operators, the planetary gradient ``beta_j = 2 Omega cos(lat_j) / R`` per
@@ -49,18 +51,19 @@ from typing import Optional, Sequence, Union
 import torch
 from torch import nn
 
-from ._checks import check_nonnegative, check_positive, check_real, check_state
+from ._checks import check_choice, check_nonnegative, check_positive, check_real, check_state
 from .capacitance import CapacitanceSolver, capacitance_solve
 from .elliptic import (
     VerticalModes, _safe_reciprocal, apply_inverse, helmholtz_multiplier, periodic_layer_inverse, stretching_matrix,
 )
 from .grid import Grid, require_grid
+from .islands import ISLANDS, init_islands, island_correct
 from .masks import ocean_corner_mask
 from .operators import velocity_from_psi
 from .parameters import Learnable, make_parameters
 from .precision import FollowsStateDtype, check_state_precision, follows_state_dtype
 from .qg_diagnostics import QGDiagnostics
-from .qg_sphere import check_sphere_options, init_sphere_operators, sphere_psi, sphere_rhs
+from .qg_sphere import check_sphere_options, init_sphere_operators, sphere_masked_modes, sphere_psi, sphere_rhs
 from .qg_terms import QGSpectralPath, fd_laplacian, fd_rhs
 from .spectral import centered_derivative_symbols, laplacian_eigenvalues_dst, laplacian_eigenvalues_fft
 
@@ -107,6 +110,11 @@ class QG(QGDiagnostics, QGSpectralPath, FollowsStateDtype, nn.Module):
         mask: optional ocean mask ``(ny, nx)`` at cell centres (bool, or 0/1) on a closed grid
             (:mod:`physics.masks`; land masks, module docstring). ``None``: the plain rectangle.
             With a mask, the buffer ``model.mask`` is the ocean *corner* mask it implies.
+        islands: ``"zero"`` (``psi = 0`` on island coasts) or ``"circulation"`` (a constant per island
+            fixed by its circulation, :mod:`physics.islands`; needs ``mask``).
+        circulation: with ``islands="circulation"``: the circulation ``Gamma`` [m^2/s] around each
+            island of each layer, ``(K,)`` (one layer) or ``(N, K)``; ``None``: 0
+            (:func:`physics.islands.island_circulation` gives it for an initial ``psi``).
 
     dtype/device (:mod:`physics.precision`): the model follows the state's dtype. Its buffers
     are built in ``grid.dtype`` (or moved by ``.to(dtype)``); a state of the other dtype (float32
@@ -135,12 +143,20 @@ class QG(QGDiagnostics, QGSpectralPath, FollowsStateDtype, nn.Module):
         learnable: Learnable = (),
         check_finite: bool = True,
         mask: Optional[torch.Tensor] = None,
+        islands: str = "zero",
+        circulation: Optional[Sequence[float]] = None,
     ) -> None:
         super().__init__()
         self.grid = require_grid(grid, what="QG")
         self._sphere = grid.metric == "sphere"
         self._masked = mask is not None
         self._ocean = None if mask is None else _land_corner_mask(grid, mask, spectral)  # until _init_operators
+        self.islands = check_choice("islands", islands, ISLANDS)
+        if self.islands == "circulation" and mask is None:
+            raise ValueError("islands='circulation' needs a land mask (mask=...)")
+        if circulation is not None and self.islands != "circulation":
+            raise ValueError("circulation is only used with islands='circulation'")
+        self._circulation, self._islands = circulation, False
         self.spectral = bool(spectral)
         if self.spectral and not grid.periodic:
             raise ValueError(f"spectral=True needs boundary='periodic', got boundary={grid.boundary!r}")
@@ -231,7 +247,9 @@ class QG(QGDiagnostics, QGSpectralPath, FollowsStateDtype, nn.Module):
             solver = CapacitanceSolver(grid, self.mask, kappa2.view(N, 1, 1))
             self.register_buffer("cap_chol", solver.chol)
             self.register_buffer("cap_coast", solver.coast)
-        del self._ocean
+        if self.islands == "circulation":
+            init_islands(self, self._masked_modes, self._circulation)
+        del self._ocean, self._circulation
         self.register_buffer("drag_layers", torch.zeros(N, 1, 1, **kw).index_fill_(0, torch.tensor([N - 1], device=grid.device), 1.0))
         self.register_buffer("neg_drag", -float(self.p("drag").detach()) * self.drag_layers)
         self.register_buffer("neg_U", -self.U)
@@ -285,11 +303,17 @@ class QG(QGDiagnostics, QGSpectralPath, FollowsStateDtype, nn.Module):
         psim = apply_inverse(qm, self.grid, self.multiplier)
         return torch.matmul(self.modes_P, psim.flatten(-2)).view_as(psim)  # mode -> layer
 
+    def _masked_modes(self, q: torch.Tensor) -> torch.Tensor:
+        """Mode-space inversion with ``psi = 0`` on every coast (:mod:`physics.capacitance`)."""
+        if self._sphere:
+            return sphere_masked_modes(self, q)
+        return capacitance_solve(q, self.grid, self.multiplier, self.mask, self.cap_coast, self.cap_chol)
+
     def _psi_masked(self, q: torch.Tensor) -> torch.Tensor:
-        """Inversion on the land-masked basin (:mod:`physics.capacitance`), per vertical mode."""
+        """Inversion on the land-masked basin, per vertical mode (+ island constants, :mod:`physics.islands`)."""
         if self.modes is not None:
             q = torch.matmul(self.modes_Pinv, q.flatten(-2)).view_as(q)
-        psi = capacitance_solve(q, self.grid, self.multiplier, self.mask, self.cap_coast, self.cap_chol)
+        psi = island_correct(self, self._masked_modes(q))
         if self.modes is not None:
             psi = torch.matmul(self.modes_P, psi.flatten(-2)).view_as(psi)
         return psi

@@ -64,11 +64,16 @@ class QGDiagnostics:
         psi = self.streamfunction(q)
         S = self.stretching().to(psi.dtype)
         Spsi = torch.einsum("ij,bjyx->biyx", S, psi)
-        return self._layer_mean(-0.5 * psi * Spsi)
+        return self._layer_mean(-0.5 * (psi * self.mask) * Spsi)  # ocean corners (islands: psi = c_k on land)
 
     @follows_state_dtype
     def total_energy(self, q: torch.Tensor) -> torch.Tensor:
-        """KE + APE [m^2/s^2] ``= -sum_i (H_i/H) <psi_i q_i> / 2``, ``(B,)``."""
+        """KE + APE [m^2/s^2] ``= -sum_i (H_i/H) <psi_i q_i> / 2``, ``(B,)``.
+
+        With ``islands="circulation"`` (``psi = c_k`` on island ``k``) the identity gains
+        ``-sum_k c_k Gamma_k / 2``, so the sum ``KE + APE`` itself is returned."""
+        if getattr(self, "islands", "zero") == "circulation":
+            return self.kinetic_energy(q) + self.available_potential_energy(q)
         return self._layer_mean(-0.5 * self.streamfunction(q) * (q * self.mask))
 
     @follows_state_dtype

@@ -39,7 +39,8 @@ wall -- and wind), on the Cartesian or the spherical grid alike.
 
 Boundary values (``psi_b``, a differentiable input: gradients reach it through the interpolation,
 the lift and ``q_b``): a tensor ``(ny, nx)`` (constant), ``(T, ny, nx)`` at ``times`` ``(T,)`` [s]
-(linear in time between them; ``t`` outside ``[times[0], times[-1]]`` raises), ``(B, T, ny, nx)``
+(linear in time between them by :class:`physics.forcing.TimeField`; ``t`` outside
+``[times[0], times[-1]]`` raises), ``(B, T, ny, nx)``
 (one sequence per batch sample), or a callable ``t -> (ny, nx) | (B, ny, nx)``: surface values;
 with N >= 2 layers they give ``psi_i = w_i psi_b`` through the vertical structure ``vertical``
 (:func:`physics.qg_state.vertical_weights`, default the first baroclinic mode, as for SSH maps).
@@ -61,6 +62,7 @@ from torch import nn
 
 from . import operators as op
 from ._checks import check_finite, check_int, check_positive
+from .forcing import TimeField
 from .grid import Grid
 from .masks import check_ocean_mask
 from .qg import QG
@@ -118,6 +120,9 @@ class OpenBoundaryQG(nn.Module):
         ocean = ocean.clone()
         ocean[-1, :] = False  # the north/east ring corners become fixed (ocean_corner_mask: a corner
         ocean[:, -1] = False  # needs its four cells); the south/west ring is the stored wall
+        if qg_kwargs.get("islands", "zero") != "zero":
+            raise ValueError("islands: land of an OpenBoundaryQG takes psi = psi_b (the boundary field supplies "
+                             "each coast's value); islands='circulation' does not apply")
         self.qg = QG(grid, mask=ocean, **qg_kwargs)
         self.grid, self.CHANNELS = grid, self.qg.CHANNELS
         self.register_buffer("weights", vertical_weights(self.qg, vertical).view(-1, 1, 1))
@@ -138,6 +143,7 @@ class OpenBoundaryQG(nn.Module):
     def _set_boundary(self, psi_b: Boundary, times) -> None:
         ny, nx, N = self.grid.ny, self.grid.nx, self.qg.nlayers
         self.times = None
+        self.__dict__["_field"] = None
         if callable(psi_b) and not isinstance(psi_b, torch.Tensor):
             if times is not None:
                 raise ValueError("times must be None for a callable psi_b (it is evaluated at each t)")
@@ -172,8 +178,22 @@ class OpenBoundaryQG(nn.Module):
             psi = psi * self.weights.to(psi.dtype)
         return self.scale * psi
 
+    def _time_field(self) -> TimeField:
+        """The :class:`~physics.forcing.TimeField` of the tensor ``psi_b`` ``(B, T, 1 or N, ny, nx)``
+        (rebuilt when ``psi_b`` is reassigned, as the 4D-Var boundary control does): ``outside="error"``
+        for ``T >= 2`` fields at ``times`` (a ``t`` outside them raises), a constant for one field."""
+        cached = self._field
+        if cached is not None and cached.values is self.psi_b:
+            return cached
+        times = [0.0] if self.times is None else self.times
+        outside = "clamp" if self.times is None else "error"
+        field = TimeField(times, self.psi_b, batched=True, outside=outside, name="psi_b")
+        self.__dict__["_field"] = field  # a cache, not a submodule: psi_b itself is a plain attribute
+        return field
+
     def boundary_at(self, t: Union[float, torch.Tensor]) -> torch.Tensor:
-        """``psi_b(t)`` [m^2/s] ``(B or 1, N, ny, nx)`` (linear in time between the given fields)."""
+        """``psi_b(t)`` [m^2/s] ``(B or 1, N, ny, nx)`` (linear in time between the given fields,
+        :class:`~physics.forcing.TimeField`; ``ValueError`` for a ``t`` outside the boundary times)."""
         if not isinstance(self.psi_b, torch.Tensor):
             out = torch.as_tensor(self.psi_b(torch.as_tensor(t)))
             N = self.qg.nlayers
@@ -182,16 +202,13 @@ class OpenBoundaryQG(nn.Module):
                                  f"{self.grid.shape}, got {tuple(out.shape)}")
             check_finite("psi_b(t)", out)
             return self._layers(out.reshape(-1, out.shape[1] if out.dim() == 4 else 1, *self.grid.shape))
-        if self.times is None:
-            return self._layers(self.psi_b[:, 0])
-        tt, ts = float(t), self.times
-        t0, t1 = float(ts[0]), float(ts[-1])
-        tol = 1e-9 * max(1.0, abs(t0), abs(t1))  # RK stages land on the end times up to round-off
-        if not t0 - tol <= tt <= t1 + tol:
-            raise ValueError(f"t = {tt:.6g} s is outside the boundary times [{t0:.6g}, {t1:.6g}] s")
-        k = min(max(int(torch.searchsorted(ts, torch.tensor(tt, dtype=ts.dtype), right=True)) - 1, 0), ts.numel() - 2)
-        a = min(max((tt - float(ts[k])) / float(ts[k + 1] - ts[k]), 0.0), 1.0)
-        return self._layers((1 - a) * self.psi_b[:, k] + a * self.psi_b[:, k + 1])
+        try:
+            return self._layers(self._time_field()(t))
+        except ValueError as err:
+            ts = self.times
+            if ts is None:
+                raise
+            raise ValueError(f"t is outside the boundary times [{float(ts[0]):.6g}, {float(ts[-1]):.6g}] s: {err}") from None
 
     # ------------------------------------------------------------------ inversion and tendency
     def _operator(self, qg: QG, psi: torch.Tensor, ghost: str) -> torch.Tensor:

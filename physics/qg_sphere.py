@@ -39,7 +39,8 @@ and ``L + S`` is symmetric in the area- and thickness-weighted product, so the e
 
 Inversion: :class:`physics.sphere_elliptic.RowHelmholtz` (``method="eig"``) per vertical mode,
 exact to round-off; with a land mask, the capacitance correction of that solver
-(:class:`physics.capacitance.CapacitanceSolver` with a RowHelmholtz base). Not available on a
+(:class:`physics.capacitance.CapacitanceSolver` with a RowHelmholtz base), and with
+``islands="circulation"`` the island constants of :mod:`physics.islands` (area-weighted circulation). Not available on a
 sphere grid: ``spectral=True`` and periodic boundaries (a lon/lat box is closed), a learnable
 ``Ld`` (the inversion is factored once), a background flow ``U`` (closed box). The discrete
 adjoint of :mod:`physics.qg_adjoint` is Cartesian-periodic only (``discrete_adjoint()`` returns
@@ -54,6 +55,7 @@ import torch.nn.functional as F
 
 from . import sphere_operators as sph
 from .capacitance import CapacitanceSolver, capacitance_correct
+from .islands import island_correct
 from .lonlat import EARTH_RADIUS, OMEGA
 from .operators import _shift
 from .sphere_elliptic import RowHelmholtz, row_helmholtz_apply
@@ -91,18 +93,25 @@ def init_sphere_operators(model, grid, kappa2: torch.Tensor) -> None:
     model.register_buffer("beta_shape", shape.to(dtype=grid.dtype, device=grid.device).unsqueeze(-1))
 
 
+def _row_inverse(model, f: torch.Tensor) -> torch.Tensor:
+    return row_helmholtz_apply(f, model.row_V, model.row_mult, model.row_VtA)
+
+
+def sphere_masked_modes(model, q: torch.Tensor) -> torch.Tensor:
+    """Mode-space ``psi`` ``(B, N, ny, nx)`` of a masked model with ``psi = 0`` on every coast: the
+    capacitance correction (:func:`physics.capacitance.capacitance_correct`) of the RowHelmholtz solver."""
+    return capacitance_correct(q, lambda f: _row_inverse(model, f), model.mask, model.cap_coast, model.cap_chol,
+                               model.cap_scale)
+
+
 def sphere_psi(model, q: torch.Tensor) -> torch.Tensor:
     """``psi`` of a (wall-masked) ``q`` ``(B, N, ny, nx)``: per vertical mode, RowHelmholtz (+ capacitance)."""
     if model.modes is not None:
         q = torch.matmul(model.modes_Pinv, q.flatten(-2)).view_as(q)  # layer -> mode
-
-    def inverse(f: torch.Tensor) -> torch.Tensor:
-        return row_helmholtz_apply(f, model.row_V, model.row_mult, model.row_VtA)
-
-    if model._masked:
-        psi = capacitance_correct(q, inverse, model.mask, model.cap_coast, model.cap_chol, model.cap_scale)
+    if model._masked:  # psi = 0 on every coast, then the island constants (physics.islands)
+        psi = island_correct(model, sphere_masked_modes(model, q))
     else:
-        psi = inverse(q)
+        psi = _row_inverse(model, q)
     if model.modes is not None:
         psi = torch.matmul(model.modes_P, psi.flatten(-2)).view_as(psi)  # mode -> layer
     return psi
@@ -180,5 +189,5 @@ def area_weights(grid, like: torch.Tensor) -> torch.Tensor:
     return a / a.mean()
 
 
-__all__ = ["check_sphere_options", "init_sphere_operators", "sphere_psi", "sphere_rhs", "sphere_laplacian",
+__all__ = ["check_sphere_options", "init_sphere_operators", "sphere_masked_modes", "sphere_psi", "sphere_rhs", "sphere_laplacian",
            "zonal_derivative", "area_weights"]

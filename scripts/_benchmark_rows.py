@@ -60,7 +60,11 @@ def _oi_params(ctx: Context) -> Tuple[Dict[str, Any], list, float]:
         d = json.loads(path.read_text())
         return d["best"], d["table"], d["seconds"]
     s = ctx.settings
-    tune_times = ctx.times[ctx.train_idx][np.linspace(s["window"], len(ctx.train_idx) - 1, 2).astype(int)]
+    # tuning times: in the training record (none for a record too short to train on: the scored times,
+    # still with the held-out observations only)
+    idx = ctx.train_idx if len(ctx.train_idx) > s["window"] else ctx.score_idx
+    pick = np.arange(len(idx)) if len(idx) <= 4 else np.linspace(s["window"], len(idx) - 1, 3).astype(int)
+    tune_times = ctx.times[idx][np.unique(pick)]  # each scored on the held-out points of its own frame
     window = s["frame_s"] * 1.01 if ctx.scenario in ("i", "ii") else None  # dense gaps: +-1 frame
     sig = float(np.nanstd(ctx.train.ssh))  # prior std: that of the observations
     (best, table), sec = _timed(lambda: tune_oi(ctx.train, ctx.held, ctx.grid, tune_times, s["oi_lengths"],

@@ -49,6 +49,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from hybridocean.estimation.benchmark import superobs  # noqa: E402  (KaRIn super-observations)
+
 BOX = (295.0, 305.0, 33.0, 43.0)  # lon0, lon1, lat0, lat1 [degrees]
 CONSTELLATIONS = {
     "swot": "swot",
@@ -74,26 +76,6 @@ def _lam(score: dict):
     if "error" in score:
         return None
     return "inf" if score.get("lambda_x_km") is None else score["lambda_x_km"]
-
-
-def superobs(obs, grid, start, days: float, hours: float, platforms=("swot_karin",)):
-    """KaRIn super-observations: the points of ``platforms`` averaged per grid cell and
-    ``hours``-long time bin (:func:`hybridocean.observations.to_gridded`), one point at the cell
-    centre and bin centre (:func:`hybridocean.observations.from_gridded`); the other platforms
-    (nadir, 6-7 km apart along track) are kept as they are; ``hours <= 0`` returns ``obs``.
-    The 2 km KaRIn pixels are ~100 times denser than the 0.25-degree grid and finer than the
-    1-degree OI scale, and a pass crosses the box in minutes, so 1-hour cell means keep what the
-    grid can hold (DUACS also reduces the along-track data before its OI) and make the dense OI
-    affordable (a Cholesky of 20 000 points per map would not be)."""
-    from hybridocean.observations import Observations, from_gridded, to_gridded
-
-    sel = np.isin(obs.platform, list(platforms))
-    if hours <= 0 or not sel.any():
-        return obs
-    step = np.timedelta64(int(hours * 3600e9), "ns")
-    centres = np.arange(start + step / 2, start + np.timedelta64(int(days * 86400e9), "ns") + step, step)
-    binned = from_gridded(to_gridded(obs.subset(sel), grid, centres, window=hours * 3600.0), platform="swot_karin_superobs")
-    return Observations.concat([binned, obs.subset(~sel)]) if (~sel).any() else binned
 
 
 def main(argv=None) -> int:

@@ -281,6 +281,7 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--force", action="store_true", help="rerun rows whose JSON exists")
     p.add_argument("--no-figures", action="store_true")
+    p.add_argument("--collect", action="store_true", help="run nothing: table, JSON and figures of the rows already done")
     p.add_argument("--worker", nargs=3, metavar=("TRUTH", "SCENARIO", "ROW"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.rows == "all":
@@ -298,6 +299,8 @@ def main(argv=None) -> int:
                 if row not in TRUTH_ROWS.get(t, ALL_ROWS):
                     continue
                 path = scenario_dir(args, t, sc) / f"{row}.json"
+                if args.collect and not path.exists():
+                    continue
                 if args.force or not path.exists():
                     t0 = time.perf_counter()
                     res = subprocess.run([sys.executable, __file__, "--worker", t, sc, row, *common], env=env,

@@ -281,7 +281,7 @@ show(fig, "poincare.png")
 # To scale up: this 60-day run is the spin-up only; the equilibrated turbulence needs a longer
 # run with a shorter step at this shear (`qdays = 365`, `qdt = 1800.0`: at `qdt = 7200` AB3
 # becomes unstable around day 120 once the eddy velocities reach ~1 m/s), or pyqg's own
-# `U1 = 0.025` (`hybridocean.demo.pyqg_two_layer`; `hybridocean demo` runs it for 5 years on
+# `U1 = 0.025` (`hybridocean.demo.pyqg_two_layer`; `hybridocean demo --physics` runs it for 5 years on
 # 64 x 64). `SCALE = 2` gives 80 x 80.
 
 # %%

@@ -70,6 +70,7 @@ def lonlat_box_truth(path: str, lon0: float, lat0: float, nx: int, ny: int, titl
         ds = read_l4(path)
     var = ds.attrs.get("ssh_variable", "adt")
     lon, lat = ds["longitude"].values, ds["latitude"].values
+    lon0 = (lon0 - float(lon[0])) % 360.0 + float(lon[0])  # the maps' longitude convention (0..360 or -180..180)
     i0 = int(np.argmin(np.abs(lon - lon0)))
     j0 = int(np.argmin(np.abs(lat - lat0)))
     if i0 + nx > lon.size or j0 + ny > lat.size:
@@ -188,21 +189,32 @@ def holdout_split(obs, fraction: float = HOLDOUT_FRACTION, seed: int = 0):
     return obs.subset(~held), obs.subset(held)
 
 
-def held_rmse(ds: xr.Dataset, held, grid: Grid) -> float:
-    """RMS misfit [m] of an estimate's SSH to held-out observations (bilinear in space, linear in
-    time between the estimate's times: :class:`~hybridocean.observations.ObservationOperator`)."""
+def held_rmse(ds: xr.Dataset, held, grid: Grid, half_window_s: Optional[float] = None) -> float:
+    """RMS misfit [m] of an estimate's SSH maps to the held-out observations within
+    ``+-half_window_s`` of each map's time (default half the smallest spacing of the maps; all of
+    them for a single map), bilinear in space
+    (:class:`~hybridocean.observations.ObservationOperator` with that time tolerance)."""
     import torch
 
     from hybridocean.observations import ObservationOperator
 
     name = ds.attrs.get("ssh_variable", "ssh")
     times = np.asarray(ds["time"].values).astype("datetime64[ns]")
-    op = ObservationOperator(held, grid, times, loc="center", allow_empty=True)
-    if op.n_obs == 0:
-        return float("nan")
-    f = torch.as_tensor(np.nan_to_num(np.asarray(ds[name].values, np.float64)))
-    r = (op(f) - op.observed("ssh")).numpy()
-    return float(np.sqrt(np.nanmean(r**2)))
+    if half_window_s is None:
+        gaps = np.diff(times) / np.timedelta64(1, "s")
+        half_window_s = 0.5 * float(gaps.min()) if gaps.size else np.inf
+    res = []
+    for k, t in enumerate(times):
+        dt = np.abs((held.time - t) / np.timedelta64(1, "s"))
+        sel = dt <= half_window_s
+        if not sel.any():
+            continue
+        op = ObservationOperator(held.subset(sel), grid, times[k:k + 1], loc="center", allow_empty=True,
+                                 time_tolerance=float(dt[sel].max()))
+        if op.n_obs:
+            f = torch.as_tensor(np.nan_to_num(np.asarray(ds[name].values[k:k + 1], np.float64)))
+            res.append((op(f) - op.observed("ssh")).numpy())
+    return float(np.sqrt(np.mean(np.concatenate(res) ** 2))) if res else float("nan")
 
 
 def tune_oi(train, held, grid: Grid, times: np.ndarray, lengths: Sequence[float], time_scales: Sequence[float],

@@ -32,7 +32,8 @@ atomically; its attributes record ``y0_m``, ``g_m_per_s2`` and the input file.
 
 Model-based methods (:mod:`.cli_models`: models, physical parameters, grids, time steps):
 ``4dvar`` (:class:`~.fourdvar_windows.FourDVar` with ``--model qg1.5`` -- the default -- or
-``sw``; windows of the output span up to 10 days; ``--param`` any FourDVar argument, e.g.
+``sw``; on lon/lat inputs ``qg1.5`` runs the regional 4D-Var with open boundaries and background
+from the OI, :class:`~.fourdvar_regional.RegionalFourDVar`, unless ``--boundary closed``; windows of the output span up to 10 days; ``--param`` any FourDVar argument, e.g.
 ``max_iter=30``, ``sigma_b=0.1``, ``length_b=1e5``, ``window=172800``); ``learned``
 (:class:`~.learned.LearnedEstimator`: with ``--checkpoint CKPT`` from ``hybridocean
 train-estimator``, else trained first on the observed values of ``--obs`` itself, ``--iterations``
@@ -74,7 +75,7 @@ from typing import Any, Dict, List, Optional
 
 from .cli_inputs import (DEFAULT_G, G_ATTRS, XY_ATTRS, _finite_float, _open, _param, command_line,  # noqa: F401
                          notes, output_grid, output_times, override, read_obs, threads)
-from .cli_models import LEARNED_METHODS, MODEL_METHODS, add_model_options, check_model_options
+from .cli_models import BOUNDARIES, LEARNED_METHODS, MODEL_METHODS, add_model_options, check_model_options
 
 #: method name -> module defining its Estimator subclass (the class whose ``method`` equals the name).
 METHODS: Dict[str, str] = {
@@ -229,6 +230,9 @@ class Estimate:
         add_input_options(p)
         p.add_argument("--staggered", action="store_true", help="also write the C-grid velocities u_c, v_c")
         add_model_options(p, checkpoint=True)
+        p.add_argument("--boundary", choices=BOUNDARIES, default=None,
+                       help="4dvar: open (regional: boundary and background from the OI; the default for qg1.5 "
+                            "on lon/lat inputs) or closed (walls; the default elsewhere)")
         return p
 
     @staticmethod
@@ -236,13 +240,15 @@ class Estimate:
         """``(estimator, model inputs, extra attributes)`` of a model-based method."""
         from hybridocean.cli import UserError, one_line
 
-        from .cli_models import build_physics, fourdvar_arguments
+        from .cli_models import build_physics, fourdvar_arguments, regional_fourdvar, uses_regional
         from .cli_train import DEFAULT_ITERATIONS, checkpoint_model, load_learned, train_learned
         from .output import _as_times
         from hybridocean.observations.core import seconds_since
 
         mi = model_inputs(args)
         attrs: Dict[str, Any] = {"model_grid": mi["model_grid_kind"]}
+        regional = uses_regional(args.method, mi.get("kind", args.model or "qg1.5"), mi["model_grid"],
+                                 getattr(args, "boundary", None))
         learned = None
         if args.method in LEARNED_METHODS:
             kind = args.model or ("qg1.5" if args.checkpoint is None else checkpoint_model(args.checkpoint))
@@ -268,7 +274,10 @@ class Estimate:
         ts = seconds_since(_as_times(mi["times"]), "2000-01-01")
         try:
             kw = fourdvar_arguments(mi["physics"], ts, mi["points"], mi["params"])
-            if args.method == "4dvar":
+            if regional:
+                est = regional_fourdvar(mi, kw, args.variable)
+                attrs["boundary"] = "open (OI)"
+            elif args.method == "4dvar":
                 from .fourdvar_windows import FourDVar
 
                 est = FourDVar(mi["physics"], g=mi["g"], **kw)

@@ -31,6 +31,17 @@ Time steps
     (:meth:`~physics.shallow_water.ShallowWater.dt_max`, gravity waves); then shortened so that a
     4D-Var window (or a learned frame) is a whole number of steps.
 
+Regional 4D-Var (``--boundary``)
+    ``4dvar`` with ``qg1.5`` on a lon/lat input (sphere grid) takes the regional path by default
+    (``--boundary open``, :class:`~.fourdvar_regional.RegionalFourDVar`): the box is treated as cut
+    from the ocean, with an open outer ring whose SSH comes from an OI of the same observations
+    (``--param oi='{"Lx": 0.5, "Lt": 432000}'`` sets its arguments; default
+    :class:`~.oi.OptimalInterpolation`'s), the first background the OI map, and land the cells of
+    a gridded input that are NaN at every time (a point input has no land: all ocean). ``--param
+    sigma_boundary=0.01`` adds the boundary SSH to the control, ``oi_every_window=true`` takes
+    every window's background from the OI, ``sponge_width``/``sponge_time`` set the sponge.
+    ``--boundary closed`` keeps the closed basin (``psi = 0`` on the walls) of the x/y path.
+
 The learned estimator's training and checkpoint checks: :mod:`.cli_train`.
 """
 from __future__ import annotations
@@ -146,6 +157,43 @@ def fourdvar_arguments(model: Any, times_s: np.ndarray, obs: Any, params: Dict[s
     return kw
 
 
+BOUNDARIES = ("open", "closed")
+
+
+def uses_regional(method: str, kind: str, grid: Any, boundary: Optional[str]) -> bool:
+    """Does ``4dvar`` take the regional path (:class:`~.fourdvar_regional.RegionalFourDVar`: open
+    boundaries and background from the OI)? Default yes for ``qg1.5`` on a lon/lat (sphere) grid
+    -- a box cut from the ocean -- else no; ``--boundary`` forces it (``UserError`` where it cannot)."""
+    from hybridocean.cli import UserError
+
+    possible = method == "4dvar" and kind == "qg1.5" and getattr(grid, "metric", None) == "sphere"
+    if boundary is None:
+        return possible
+    if method != "4dvar":
+        raise UserError(f"--boundary: applies to --method 4dvar only (got --method {method})")
+    if boundary == "open" and not possible:
+        raise UserError("--boundary open: needs --model qg1.5 on a lon/lat input (sphere grid); "
+                        f"got --model {kind} on a {getattr(grid, 'metric', '?')} grid")
+    return boundary == "open"
+
+
+def regional_fourdvar(mi: Dict[str, Any], kw: Dict[str, Any], variable: Optional[str] = None) -> Any:
+    """:class:`~.fourdvar_regional.RegionalFourDVar` of the model inputs ``mi`` (:func:`.cli.model_inputs`)
+    with the FourDVar keywords ``kw`` (``--param``; ``oi`` a dict of OptimalInterpolation
+    arguments): ``Ld`` of ``--Ld``; land = the cells of a gridded ``--obs`` on the output grid
+    that are NaN at every time (none for points)."""
+    from .fourdvar_regional import RegionalFourDVar, land_from_gridded
+
+    grid, obs = mi["model_grid"], mi["obs"]
+    mask = None
+    if hasattr(obs, "dims") and hasattr(obs, "data_vars"):
+        ocean = land_from_gridded(obs, variable)
+        mask = ocean if ocean is not None and ocean.shape == (grid.ny, grid.nx) else None
+    kw = dict(kw)
+    kw.setdefault("mask", mask)
+    return RegionalFourDVar(g=mi["g"], Ld=mi["phys"]["Ld_m"], **kw)
+
+
 def _positive_float(text: str) -> float:
     """argparse ``type=`` of ``--H``/``--Ld``: a finite number > 0."""
     import argparse
@@ -194,7 +242,7 @@ def check_model_options(args: Any) -> None:
 
     method = args.method
     if method not in MODEL_METHODS:
-        for opt in ("model", "Ld", "H", "iterations", "checkpoint"):
+        for opt in ("model", "Ld", "H", "iterations", "checkpoint", "boundary"):
             if getattr(args, opt, None) is not None:
                 raise UserError(f"--{opt}: applies to --method {', '.join(MODEL_METHODS)} only (got --method {method})")
         return
@@ -208,4 +256,5 @@ def check_model_options(args: Any) -> None:
 
 
 __all__ = ["add_model_options", "check_model_options", "MODELS", "MODEL_METHODS", "LEARNED_METHODS", "DEFAULT_LD", "DEFAULT_OBS_ERROR", "model_grid",
-           "physical_parameters", "build_physics", "kind_of", "max_step", "steps_in", "fourdvar_arguments"]
+           "physical_parameters", "build_physics", "kind_of", "max_step", "steps_in", "fourdvar_arguments",
+           "BOUNDARIES", "uses_regional", "regional_fourdvar"]

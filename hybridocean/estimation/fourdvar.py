@@ -34,10 +34,13 @@ Long periods (:class:`FourDVar`): windows of ``window`` seconds starting every
 it (linear in time between saved states). The first background is ``background`` (an SSH map at
 the centres) or rest (``eta = 0``).
 
-Scope: Cartesian grids, periodic or closed basins (lon/lat observations on the tangent-plane
-grid of a lon/lat box, located by its lon/lat); open boundaries (their values in the
-control) and lon/lat regions (background and boundary values from the OI) wait for models that
-support them (:func:`physics.grid.require_grid` refuses sphere grids).
+Scope: Cartesian or lon/lat sphere grids, periodic or closed basins, and regional boxes with an
+open outer ring and land (:class:`~physics.qg_open.OpenBoundaryQG`; the regional estimator with
+OI background and boundary values is :mod:`.fourdvar_regional`).
+
+Boundary control (``sigma_boundary`` [m], OpenBoundaryQG only): an SSH increment on the open ring,
+constant over the window, ``delta = r B_bnd v_bnd`` (:mod:`.fourdvar_models`), joins the control
+and ``J`` gains ``1/2 |v_bnd|^2``; the gradient reaches it through the model's boundary values.
 
 Weak constraint (optional, ``model_error`` [m]): a model-error tendency ``F``, constant over the
 window, joins the control, ``dx/dt = M(x) + F`` with ``F = K(U v_F) (model_error / sigma_b) / T``
@@ -58,7 +61,6 @@ from torch import nn
 
 from hybridocean.observations import ObservationOperator, Observations
 from physics._checks import check_choice, check_int, check_positive
-from physics.shallow_water import ShallowWater
 from physics.stepping import ADJOINTS, METHODS, integrate_fixed
 
 from .fourdvar_models import adapter_for, faces_to_centres
@@ -110,7 +112,8 @@ class WindowProblem:
     """The 4D-Var cost of one window (module docstring) and its L-BFGS minimisation.
 
     Args:
-        model: a :class:`~physics.qg.QG` or :class:`~physics.shallow_water.ShallowWater` on an x/y grid.
+        model: a :class:`~physics.qg.QG`, :class:`~physics.qg_open.OpenBoundaryQG` or
+            :class:`~physics.shallow_water.ShallowWater` (Cartesian or sphere grid).
         obs: :class:`~hybridocean.observations.Observations` of SSH [m] (x/y; or lon/lat on a
             tangent-plane grid with lon/lat, ``Grid.from_lonlat(..., metric="beta_plane")``); those in the window
             ``[t0, t0 + n_steps dt]`` are used (``ValueError`` naming ``obs`` if none, or if any of
@@ -131,6 +134,8 @@ class WindowProblem:
             ``"autograd"`` (:func:`physics.stepping.integrate_fixed`).
         model_error: weak constraint: std [m] of the SSH change over the window due to a constant
             model-error tendency in the control (module docstring); ``None``: strong constraint.
+        sigma_boundary: OpenBoundaryQG only: background std [m] of the ring SSH increment in the
+            control (module docstring); ``None``: the boundary values are not controlled.
     """
 
     def __init__(
@@ -154,10 +159,13 @@ class WindowProblem:
         parameter_sigma: float = 0.5,
         adjoint: str = "auto",
         model_error: Optional[float] = None,
+        sigma_boundary: Optional[float] = None,
     ) -> None:
+        sigma_boundary = None if sigma_boundary is None else check_positive("sigma_boundary", sigma_boundary)
         self.adapter = adapter_for(model, sigma_b=check_positive("sigma_b", sigma_b),
                                 length_b=check_positive("length_b", length_b), g=check_positive("g", g),
-                                sigma_uv=check_positive("sigma_uv", sigma_uv), balance=balance)
+                                sigma_uv=check_positive("sigma_uv", sigma_uv), balance=balance,
+                                sigma_boundary=sigma_boundary)
         self.model, self.grid = model, model.grid
         self.dt, self.t0 = check_positive("dt", dt), float(t0)
         self.n_steps = check_int("n_steps", n_steps, minimum=1)
@@ -166,7 +174,7 @@ class WindowProblem:
             raise ValueError(f"n_steps ({self.n_steps}) must be a multiple of save_every ({self.save_every})")
         self.method = check_choice("method", method, METHODS)
         self.adjoint = check_choice("adjoint", adjoint, ADJOINTS)
-        C, ny, nx = len(model.CHANNELS) if isinstance(model, ShallowWater) else model.nlayers, self.grid.ny, self.grid.nx
+        C, ny, nx = self.adapter.channels, self.grid.ny, self.grid.nx
         self.state_shape = (1, C, ny, nx)
         if background is None:
             background = torch.zeros(self.state_shape, dtype=self.grid.dtype)
@@ -179,7 +187,8 @@ class WindowProblem:
         self._init_parameters(tuple(control_parameters), check_positive("parameter_sigma", parameter_sigma))
         self.n_fields = len(self.adapter.B)
         self.model_error = None if model_error is None else check_positive("model_error", model_error)
-        self.n_blocks = self.n_fields * (1 if self.model_error is None else 2)
+        self.n_boundary = len(getattr(self.adapter, "B_boundary", ()))
+        self.n_blocks = self.n_fields * (1 if self.model_error is None else 2) + self.n_boundary
         self.n_control = self.n_blocks * ny * nx + len(self.param_names)
         self._sigma_b = sigma_b
 
@@ -225,8 +234,15 @@ class WindowProblem:
         fields ``(n_fields, ny, nx)`` (``None`` for a strong constraint) and parameters ``(n_params,)``."""
         nf = self.n_blocks * self.grid.ny * self.grid.nx
         blocks = v[:nf].reshape(self.n_blocks, self.grid.ny, self.grid.nx)
-        forcing = blocks[self.n_fields:] if self.model_error is not None else None
+        forcing = blocks[self.n_fields:2 * self.n_fields] if self.model_error is not None else None
         return blocks[: self.n_fields], forcing, v[nf:]
+
+    def boundary_control(self, v: torch.Tensor) -> Optional[torch.Tensor]:
+        """The boundary-control fields ``(n_boundary, ny, nx)`` of a flat control (``None``: none)."""
+        if not self.n_boundary:
+            return None
+        nf = self.n_blocks * self.grid.ny * self.grid.nx
+        return v[:nf].reshape(self.n_blocks, self.grid.ny, self.grid.nx)[self.n_blocks - self.n_boundary:]
 
     def forcing(self, v: torch.Tensor) -> Optional[torch.Tensor]:
         """The model-error tendency ``F`` ``(1, C, ny, nx)`` of a flat control (``None``: strong constraint)."""
@@ -239,6 +255,12 @@ class WindowProblem:
         """``x0 = x_b + K(U v)`` ``(1, C, ny, nx)`` of a flat control ``v``."""
         return self.background + self.adapter.increment(self.split(v)[0])
 
+    def _set_controls(self, v: torch.Tensor) -> None:
+        """Set the model's controlled parameters and (differentiably) boundary values from ``v``."""
+        self._set_parameters(self.split(v)[2].detach())
+        if self.n_boundary:
+            self.adapter.set_boundary(self.boundary_control(v))
+
     def _set_parameters(self, w: torch.Tensor) -> None:
         with torch.no_grad():
             for i, n in enumerate(self.param_names):
@@ -246,7 +268,7 @@ class WindowProblem:
 
     def trajectory(self, v: torch.Tensor) -> torch.Tensor:
         """Saved states ``(S, 1, C, ny, nx)`` at :attr:`times` of the control ``v`` (sets the parameters)."""
-        self._set_parameters(self.split(v)[2].detach())
+        self._set_controls(v)
         F = self.forcing(v)
         func = self.model if F is None else _Forced(self.model, F)
         return integrate_fixed(func, self.initial_state(v), self.dt, self.n_steps, self.save_every,
@@ -267,7 +289,7 @@ class WindowProblem:
             r.grad = None
         try:
             with torch.set_grad_enabled(grad):
-                d = (self.H(self.adapter.ssh(self.trajectory(v))) - self.y) / self.sigma_o
+                d = (self.H(self.adapter.ssh(self.trajectory(v), self.times)) - self.y) / self.sigma_o
                 Jo = 0.5 * (d * d).sum()
                 Jb = 0.5 * (v * v).sum()
                 J = Jo + Jb
@@ -316,7 +338,7 @@ class WindowProblem:
         J, Jo, Jb = lookup(res.x)
         vt = torch.as_tensor(res.x, dtype=self.grid.dtype)
         with torch.no_grad():
-            self._set_parameters(self.split(vt)[2])
+            self._set_controls(vt)
             x0 = self.initial_state(vt)
         params = {n: float(self.model.params[n].value.detach()) for n in self.param_names}
         return WindowResult(res.x, x0, history, Jo, Jb, int(res.nit), int(res.nfev), params,

@@ -18,6 +18,9 @@ QG: the geostrophic velocities of the model's ``psi`` (``velocity_kind="geostrop
 water: the model's own ``u, v`` (``"total"``). ``staggered=True`` adds the face values.
 Diagnostics per window (cost history, iterations, evaluations, wall time) are kept in
 :attr:`FourDVar.windows_` and written to the ``fourdvar_windows`` attribute (JSON).
+
+Regional boxes (open boundaries and background from the OI, land, sphere metric):
+:class:`~.fourdvar_regional.RegionalFourDVar`, built on this class.
 """
 from __future__ import annotations
 
@@ -74,6 +77,8 @@ class FourDVar(Estimator):
         g: gravity [m/s^2]; model_kwargs: keyword arguments of the model built from a string.
         model_error: weak constraint per window ([m], :class:`.fourdvar.WindowProblem`); the
             forecast to the next window's start runs the model alone.
+        sigma_boundary: open-boundary models only: std [m] of the ring SSH increment controlled
+            in each window (:class:`.fourdvar.WindowProblem`); ``None``: not controlled.
     """
 
     method = "4dvar"
@@ -101,6 +106,7 @@ class FourDVar(Estimator):
         model_kwargs: Optional[Mapping[str, Any]] = None,
         model_error: Optional[float] = None,
         background_fn: Optional[Callable[[float], Any]] = None,
+        sigma_boundary: Optional[float] = None,
     ) -> None:
         if isinstance(model, str):
             check_choice("model", model, ("qg", "sw"))
@@ -131,6 +137,7 @@ class FourDVar(Estimator):
         if background_fn is not None and background is not None:
             raise ValueError("background and background_fn: give one (background_fn sets every window's background)")
         self.background_fn = background_fn
+        self.sigma_boundary = None if sigma_boundary is None else check_positive("sigma_boundary", sigma_boundary)
         self.windows_: List[Dict[str, Any]] = []
 
     def parameters(self) -> Dict[str, Any]:
@@ -140,13 +147,20 @@ class FourDVar(Estimator):
                 "length_b_m": self.length_b, "sigma_uv_m_per_s": self.sigma_uv, "balance": self.balance,
                 "obs_error_m": self.obs_error if self.obs_error is not None else "error_std",
                 "max_iter": self.max_iter, "control_parameters": list(self.control_parameters), "g": self.g,
-                "model_error_m": self.model_error if self.model_error is not None else "none (strong constraint)"}
+                "model_error_m": self.model_error if self.model_error is not None else "none (strong constraint)",
+                "sigma_boundary_m": self.sigma_boundary if self.sigma_boundary is not None else "none (not controlled)"}
 
     def time_margin(self) -> float:
         """A window: output times may lie up to one window beyond the observations."""
         return self.window
 
     # ------------------------------------------------------------------ the run
+    def window_starts(self, times_s: np.ndarray) -> np.ndarray:
+        """Window start times [s] covering the output times ``times_s`` (module docstring)."""
+        span = self.n_steps * self.dt
+        n_win = 1 + max(0, math.ceil((times_s[-1] - times_s[0] - span) / (self.stride * self.dt) - 1e-9))
+        return times_s[0] + self.stride * self.dt * np.arange(n_win)
+
     def _build_model(self, grid: Grid) -> nn.Module:
         if self.model == "qg":
             return QG(grid, **{"Ld": 3e4, **self.model_kwargs})
@@ -173,13 +187,12 @@ class FourDVar(Estimator):
         """All windows; returns ``(ssh, u, v, u_c, v_c)``, each ``(T, ny, nx)`` at ``inputs.times``."""
         grid, ts = inputs.grid, inputs.times_s
         model = self._build_model(grid)
-        span = self.n_steps * self.dt
-        n_win = 1 + max(0, math.ceil((ts[-1] - ts[0] - span) / (self.stride * self.dt) - 1e-9))
-        starts = ts[0] + self.stride * self.dt * np.arange(n_win)
+        starts = self.window_starts(ts)
+        n_win = starts.size
         kw = dict(sigma_b=self.sigma_b, length_b=self.length_b, sigma_uv=self.sigma_uv, balance=self.balance,
                   obs_error=self.obs_error, save_every=self.save_every, method=self.stepping, g=self.g,
                   control_parameters=self.control_parameters, parameter_sigma=self.parameter_sigma,
-                  model_error=self.model_error)
+                  model_error=self.model_error, sigma_boundary=self.sigma_boundary)
         self.windows_, trajectories, xb = [], [], None
         for k, t0 in enumerate(starts):
             P = WindowProblem(model, inputs.obs, t0, self.dt, self.n_steps, background=xb, **kw)
@@ -191,8 +204,8 @@ class FourDVar(Estimator):
             res = P.minimize(max_iter=self.max_iter)
             with torch.no_grad():
                 traj = P.trajectory(torch.as_tensor(res.v, dtype=grid.dtype))
-                ssh = P.adapter.ssh(traj)
-                uf, vf = P.adapter.currents(traj)
+                ssh = P.adapter.ssh(traj, P.times)
+                uf, vf = P.adapter.currents(traj, P.times)
                 xb = integrate_fixed(model, res.x0, self.dt, self.stride, self.stride, method=self.stepping,
                                      t0=float(t0))[1][-1]
             trajectories.append((P.times, ssh, uf, vf))

@@ -54,9 +54,10 @@ from physics.qg import QG
 from .base import EstimationInputs, Estimator, estimate_dataset, prepare_inputs
 from .encoder import WindowEncoder
 from .fourdvar_models import faces_to_centres
-from .learned_report import dynamics_report
 from .learned_io import load_estimator, read_metadata, save_estimator
-from .obs_training import BalancedStateMap, DirectStateMap, frame_spacing, gridded_view, ObservationTask, QGStateMap, ScaledField, build_windows, gridded_frames
+from .learned_report import dynamics_report
+from .obs_training import (BalancedStateMap, DirectStateMap, ObservationTask, QGStateMap, ScaledField, build_windows,
+                           frame_spacing, gridded_frames, gridded_view)
 
 ObsLike = Union[Observations, xr.Dataset]
 
@@ -119,7 +120,8 @@ class LearnedEstimator(Estimator):
         prior_sigmas: Optional[Sequence[float]] = (1.5, 3.0),
     ) -> None:
         lookahead = window // 2 if lookahead is None and isinstance(window, int) else lookahead
-        for name, v, lo in (("window", window, 1), ("horizon", horizon, 1), ("seed", seed, 0), ("lookahead", lookahead, 0), ("ensemble", ensemble, 1)):
+        for name, v, lo in (("window", window, 1), ("horizon", horizon, 1), ("seed", seed, 0),
+                            ("lookahead", lookahead, 0), ("ensemble", ensemble, 1)):
             if not isinstance(v, int) or isinstance(v, bool) or v < lo:
                 raise ValueError(f"{name} must be an int >= {lo}, got {v!r}")
         if lookahead >= window:
@@ -282,7 +284,8 @@ class LearnedEstimator(Estimator):
         self._require_fit()
         target, _, t = gridded_view(obs, self.grid, times, "obs")
         src = target if inputs is None else gridded_view(inputs, self.grid, t, "inputs")[0]
-        data = build_windows(src, target, self.window, self.horizon, frame_spacing(t, "times"), self.scale, lookahead=self.lookahead)
+        data = build_windows(src, target, self.window, self.horizon, frame_spacing(t, "times"), self.scale,
+                             lookahead=self.lookahead)
         return self.trainer.task.validation_loss(self.trainer, self.trainer.task.prepare(self.trainer, data, "obs"))
 
     def dynamics_report(self, obs: Optional[ObsLike] = None, times: Any = None) -> Dict[str, Any]:
@@ -327,7 +330,8 @@ class LearnedEstimator(Estimator):
             raise ValueError(f"times must be spaced by the training dt = {self.dt} s")
         self.grid.check_compatible(inputs.grid, "grid")
         g = to_gridded(inputs.obs, inputs.grid, inputs.times)
-        data = build_windows(g, g, self.window, 1, self.dt, self.scale, ends=np.arange(inputs.times.size), lookahead=self.lookahead)
+        data = build_windows(g, g, self.window, 1, self.dt, self.scale, ends=np.arange(inputs.times.size),
+                             lookahead=self.lookahead)
         tr = self.trainer
         z = self.encoder(data.features.to(device=tr.device, dtype=tr.dtype))
         x = self.state_map.to_state(z, self.scale)

@@ -8,9 +8,9 @@ mid-latitude ocean written as one nonlinear shallow-water layer
 the Arakawa & Hsu 1990 "een" Coriolis scheme) with an *equivalent depth* ``H`` (Gill 1982,
 *Atmosphere-Ocean Dynamics*, section 6.11): ``c = sqrt(g H)`` is the first baroclinic gravity-wave
 speed and ``Ld = c / f0`` the first deformation radius. The defaults ``H = 1 m``, ``g = 9.81``
-give ``c = 3.1 m/s`` and ``Ld = 31 km`` at ``f0 = 1e-4 1/s``, the mid-latitude (~43 N) value of
-Chelton et al. 1998 (J. Phys. Oceanogr. 28, 433-460, "Geographical variability of the first
-baroclinic Rossby radius of deformation"). Equations (``h = H + eta``, ``f = f0 + beta (y - y0)``)::
+give ``c = 3.1 m/s`` and ``Ld = 31 km`` at ``f0 = 1e-4 1/s``, within the 20-40 km that Chelton et
+al. 1998 (J. Phys. Oceanogr. 28, 433-460, "Geographical variability of the first baroclinic Rossby
+radius of deformation") map at mid-latitudes (~43 N). Equations (``h = H + eta``, ``f = f0 + beta (y - y0)``)::
 
     d eta/dt = -div(h u)
     d u/dt   = (zeta + f) v~ - d(g eta + K)/dx + nu Lap u
@@ -30,9 +30,13 @@ masked). This state is *not* a solution: the nonlinear terms (cyclo-geostrophy),
 walls put it out of balance, so during ``spinup_days`` it adjusts -- inertia-gravity waves
 radiate, eddies take their gradient-wind balance, Rossby waves and Kelvin waves along the
 walls start -- and only then are frames saved, every ``frame_s`` seconds (default daily).
-Fields in the frames are dynamically consistent model states. Defaults (measured, seed 0, demo
-size): ``Ro = rms(zeta)/f0 = 0.14`` (``max |zeta|/f0 = 0.88``, in the cyclones), ageostrophic share
-of kinetic energy 4 %, rms speed 0.27 m/s, rms SSH 7 cm. Time step: RK4 at 0.8 of its CFL limit.
+Fields in the frames are dynamically consistent model states. Measured (seed 0, defaults):
+64 x 64 cells, 10 days of spin-up + 10 days: ``Ro = rms(zeta)/f0 = 0.14`` (``max |zeta|/f0 =
+0.88``, in the cyclones), ageostrophic share of kinetic energy 4 %, rms speed 0.27 m/s, rms SSH
+7 cm; 48 x 48, 10 + 20 days (``hybridocean demo``): Ro 0.11, share 3.4 %; 32 x 32, 3 + 3 days
+(the tests): Ro 0.17, share 2.8 %; 128 x 128, 10 + 60 days at amplitude 0.1 m: Ro 0.099, share
+2.6 %, hence the benchmark preset's 0.12 m: Ro 0.115 (max 1.04), share 3.5 %, rms speed 0.29 m/s
+(175 s on a loaded 2-core host). Time step: RK4 at 0.8 of its CFL limit.
 
 Output (:func:`shallow_water_twin`): a CF Dataset with ``ssh`` [m], ``u``, ``v`` [m/s] on
 ``(time, y, x)`` at the cell centres (C-grid velocities averaged from the faces,

@@ -110,21 +110,3 @@ def test_taper_is_zero_on_the_walls_and_one_inside(example):
     w = example.taper(10, 12, 3)
     assert float(w.max()) == 1.0 and float(w[5, 6]) == 1.0
     assert float(w[0, 6]) == pytest.approx(np.sin(np.pi / 12) ** 2) and float(w[:, 0].max()) < 0.07
-
-
-def test_ocean_mask_of_land_stored_without_a_fill_value(example, test_data):
-    # the sample maps store land as NC_FILL_INT * 1e-4 = -2.1e5 m with no _FillValue: finite after
-    # decoding, so only a plausibility bound (max_abs) finds it; it must agree with read_l4's NaN land
-    from physics.masks import ocean_mask_from_field
-
-    raw = xr.open_dataset(test_data / SEAM)["adt"].isel(time=0)
-    assert float(raw.min()) < -2e5 and bool(ocean_mask_from_field(raw).all())  # the trap
-    bounded = ocean_mask_from_field(raw, max_abs=20.0)
-    _, _, _, _, ocean = example.load_box(test_data / SEAM, (0.0, 9.9, 30.0, 46.0))
-    assert 0 < int(bounded.sum()) < bounded.numel()
-    assert int((~bounded.numpy()).sum()) > 0
-    assert bool(ocean_mask_from_field(raw.sel(longitude=slice(0.0, 9.9)), max_abs=20.0).eq(ocean).all())
-    with pytest.raises(ValueError, match="max_abs must be a finite number > 0"):
-        ocean_mask_from_field(raw, max_abs=0.0)
-    with pytest.raises(TypeError, match="field must be real"):
-        ocean_mask_from_field(torch.zeros(3, 3, dtype=torch.complex64))

@@ -79,3 +79,29 @@ def test_bad_masks_raise_naming_the_argument():
         ocean_mask_from_field(np.zeros((2, 2)), fill_value="nan")
     with pytest.raises(ValueError, match="at least 2-D"):
         ocean_mask_from_field(np.zeros(3))
+
+
+def test_max_abs_finds_land_stored_without_a_fill_value(test_data):
+    # the sample maps store land as NC_FILL_INT * 1e-4 = -2.1e5 m with no _FillValue: finite after
+    # decoding, so only a plausibility bound (max_abs) finds it; it must agree with the NaN land of
+    # hybridocean.observations.l4.read_l4 (which masks |SSH| > 20 m), ocean iff finite on every map
+    import warnings
+
+    xr = pytest.importorskip("xarray")
+    from hybridocean.observations.l4 import read_l4
+    from hybridocean.observations.ssh_vars import ImplausibleValueWarning
+
+    seam = test_data / "duacs_l4_sample_20181231_seam_crop.nc"  # 350..10 E, 30..46 N: Iberia, Morocco, the Med
+    raw = xr.open_dataset(seam)["adt"].isel(time=0)
+    assert float(raw.min()) < -2e5 and bool(ocean_mask_from_field(raw).all())  # the trap
+    bounded = ocean_mask_from_field(raw, max_abs=20.0)
+    assert 0 < int(bounded.sum()) < bounded.numel()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ImplausibleValueWarning)
+        ssh = read_l4(str(seam), bbox=(0.0, 9.9, 30.0, 46.0), variables=["adt"])["adt"].values
+    ocean = ocean_mask_from_field(torch.from_numpy(ssh)).all(0)
+    assert bool(ocean_mask_from_field(raw.sel(longitude=slice(0.0, 9.9)), max_abs=20.0).eq(ocean).all())
+    with pytest.raises(ValueError, match="max_abs must be a finite number > 0"):
+        ocean_mask_from_field(raw, max_abs=0.0)
+    with pytest.raises(TypeError, match="field must be real"):
+        ocean_mask_from_field(torch.zeros(3, 3, dtype=torch.complex64))

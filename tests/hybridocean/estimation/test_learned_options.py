@@ -78,3 +78,43 @@ def test_ensemble_averages_the_encoded_state_and_earlier_forecasts(tmp_path):
     back = LearnedEstimator.load(est.save(tmp_path / "e.pt"), QG(qg_grid(), Ld=4e4))
     assert back.ensemble == 2 and back.lookahead == 1
     assert torch.equal(back.encode(inputs), xe)
+
+
+@pytest.mark.parametrize("boundary", ["periodic", "closed", "neumann"])
+def test_normalized_convolution_reproduces_a_constant_through_gaps(boundary):
+    """A constant observed field through random gaps (and beside walls) is returned exactly where
+    any observation lies within reach (1e-14: a ratio of two smoothed sums of the same weights),
+    0 where none does; the confidences are the smoothed mask fractions, in [0, 1]."""
+    from hybridocean.estimation.encoder import NormalizedConvolution, window_features
+    gen = torch.Generator().manual_seed(0)
+    mask = (torch.rand(2, 3, 16, 16, generator=gen) < 0.2).to(torch.float64)
+    mask[1] = 0.0
+    mask[1, :, 3, 4] = 1.0  # one observed cell: reach 3 sigma = 3 cells of it
+    values = torch.full_like(mask, 0.7)
+    f = window_features(values, mask, torch.zeros(3, dtype=torch.float64), 1.0)
+    out = NormalizedConvolution([1.0], boundary)(f)
+    est, conf = out[:, 0], out[:, 1]
+    reach = conf > 0
+    assert torch.allclose(est[reach], torch.full_like(est[reach], 0.7), rtol=1e-14, atol=0)
+    assert float(est[~reach].abs().max()) == 0.0 and bool(reach[1, 3, 4]) and not bool(reach[1, 10, 10])
+    assert float(conf.min()) >= 0.0 and float(conf.max()) <= 1.0
+
+
+def test_balanced_state_map_is_geostrophic_without_hidden_channels():
+    """With the hidden channels 0 the shallow-water state's velocities are exactly the geostrophic
+    ones of its SSH (masked walls); the hidden channels add h z (the ageostrophic part)."""
+    from hybridocean.estimation.obs_training import BalancedStateMap
+    from physics.geostrophy import geostrophic_velocities
+    from physics.grid import Grid
+    from physics.shallow_water import ShallowWater
+    g = Grid(nx=12, ny=10, dx=2e4, dy=2e4, boundary="closed", f0=1e-4, beta=1.6e-11)
+    sm = BalancedStateMap(ShallowWater(g, g=9.81, H=1.0), hidden_scale=0.1)
+    z = torch.randn(2, 3, 10, 12, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    z0 = z.clone()
+    z0[:, 1:] = 0
+    x, x0 = sm.to_state(z, 0.05), sm.to_state(z0, 0.05)
+    ug, vg = geostrophic_velocities(0.05 * z[:, 0], g, g=9.81, at="uv")
+    assert torch.equal(x0[:, 1], ug * g.mask("u")) and torch.equal(x0[:, 2], vg * g.mask("v"))
+    assert torch.allclose(x[:, 1] - x0[:, 1], 0.1 * z[:, 1] * g.mask("u"), rtol=1e-12, atol=1e-15)
+    with pytest.raises(ValueError, match="Coriolis"):
+        BalancedStateMap(ShallowWater(Grid(nx=8, ny=8, dx=2e4, dy=2e4, boundary="closed"), g=9.81, H=1.0))
