@@ -203,7 +203,9 @@ class Demo:
                         "and nadir tracks, estimate SSH and currents with OI, geostrophy and the learned estimator, "
                         "score them against the truth and print the table. --physics runs the physics checks instead.")
         d.add_argument("--out", default="results/demo", help="output folder (created; default results/demo)")
-        d.add_argument("--device", default="cpu", help="torch device, e.g. cpu, cuda, cuda:1 (default cpu)")
+        d.add_argument("--device", default="cpu",
+                       help="torch device (default cpu); the mission runs on the CPU only, --physics also on "
+                            "e.g. cuda, cuda:1")
         d.add_argument("--threads", type=positive_int, default=1,
                        help="torch CPU threads, >= 1 (default 1: these small grids are bound by per-op "
                             "overhead, and extra threads only contend)")
@@ -217,6 +219,9 @@ class Demo:
         """Validate ``--out``/``--device``, set the threads, run the demo; print the mission's progress
         and score table, or the physics checks' JSON summary."""
         device = torch_device(args.device)  # before output_dir, which creates the folder
+        if not args.physics and device.type != "cpu":  # refused here, before the folder is created
+            raise UserError(f"--device {args.device!r}: the mission runs on the CPU only (float64 truth, OI and "
+                            "training); use --device cpu, or --physics for the physics checks on this device")
         out = output_dir(args.out)
         import torch
 

@@ -39,13 +39,14 @@ import torch
 from torch import nn
 
 from . import operators as op
-from ._checks import check_choice, check_positive
+from ._checks import check_choice, check_finite, check_positive
 from .grid import Grid, require_grid
 
 OUTSIDE = ("clamp", "error")
 _SLACK = 1e-9  # relative to the time span: round-off of a fixed-step grid ending on t_{T-1}
 
 Times = Union[torch.Tensor, Sequence[float]]
+Time = Union[float, torch.Tensor]  # a scalar time [s]
 
 
 def _check_times(times: Times) -> torch.Tensor:
@@ -145,7 +146,7 @@ class TimeField(nn.Module):
         """``F``: the trailing shape of ``field(t)`` (without the sample dimension)."""
         return tuple(self.values.shape[2 if self.batched else 1:])
 
-    def interval(self, t) -> Tuple[int, float]:
+    def interval(self, t: Time) -> Tuple[int, float]:
         """``(k, w)`` with ``f(t) = (1 - w) v_k + w v_{k+1}`` (``w = 0`` and ``k = T - 1`` past the end)."""
         s = _scalar_time(t)
         ts = self._t
@@ -167,7 +168,7 @@ class TimeField(nn.Module):
                 hi = mid
         return lo, (s - ts[lo]) / (ts[hi] - ts[lo])
 
-    def forward(self, t) -> torch.Tensor:
+    def forward(self, t: Time) -> torch.Tensor:
         """``f(t)``: ``(*F)`` or ``(B, *F)`` in ``values``' dtype (``t`` a scalar time [s])."""
         k, w = self.interval(t)
         v = self.values
@@ -236,7 +237,7 @@ class WindStress(nn.Module):
         """``B`` of a per-sample wind, ``None`` for a shared one."""
         return self.field.batch_size
 
-    def forward(self, t) -> Tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, t: Time) -> Tuple[torch.Tensor, torch.Tensor]:
         """``(tau_x, tau_y)`` at time ``t`` [s], at u- and v-points, ``(ny, nx)`` or ``(B, ny, nx)`` [N/m^2]."""
         tau = self.field(t)
         return tau[..., 0, :, :], tau[..., 1, :, :]
@@ -276,7 +277,7 @@ class QGWindForcing(nn.Module):
         self.wind = wind
         self.scale = 1.0 / (float(model.rho0) * self.H1)
 
-    def forward(self, t) -> torch.Tensor:
+    def forward(self, t: Time) -> torch.Tensor:
         """``F(t)`` ``(N, ny, nx)`` (shared wind) or ``(B, N, ny, nx)`` (per-sample wind) [1/s^2]."""
         model = self.model_ref[0]
         grid = model.grid
@@ -288,6 +289,10 @@ class QGWindForcing(nn.Module):
             if not torch.is_tensor(tau) or tau.dim() not in (2, 3) or tuple(tau.shape[-2:]) != grid.shape:
                 got = tuple(tau.shape) if torch.is_tensor(tau) else type(tau).__name__
                 raise ValueError(f"{name} must be a tensor (ny, nx) or (B, ny, nx) with (ny, nx) = {grid.shape}, got {got}")
+            if not isinstance(self.wind, WindStress):  # a WindStress was checked at construction
+                if not tau.is_floating_point():
+                    raise TypeError(f"{name} must be a floating-point tensor [N/m^2], got dtype {tau.dtype}")
+                check_finite(name, tau)
         curl = op.vorticity(tau_x, tau_y, grid) * (self.scale * model.mask.to(tau_x.dtype))
         top = curl.unsqueeze(-3)
         if model.nlayers == 1:
@@ -330,7 +335,7 @@ class Forced(nn.Module):
             self.forcing = forcing  # requires grad (a 4D-Var control) stays in the caller's graph
 
     @property
-    def CHANNELS(self):  # noqa: N802 (the models' attribute)
+    def CHANNELS(self) -> tuple:  # noqa: N802 (the models' attribute)
         """The wrapped model's ``CHANNELS``."""
         return self.model.CHANNELS
 
@@ -339,12 +344,12 @@ class Forced(nn.Module):
         """The wrapped model's grid."""
         return self.model.grid
 
-    def check_dt(self, *args, **kwargs):
+    def check_dt(self, *args, **kwargs) -> Optional[float]:
         """The wrapped model's ``check_dt`` (CFL), when it has one."""
         check = getattr(self.model, "check_dt", None)
         return check(*args, **kwargs) if callable(check) else None
 
-    def force(self, t, x: torch.Tensor) -> torch.Tensor:
+    def force(self, t: Time, x: torch.Tensor) -> torch.Tensor:
         """``F(t)`` checked against the state ``x`` and cast to its dtype."""
         F = self.forcing(t) if callable(self.forcing) and not torch.is_tensor(self.forcing) else self.forcing
         if not torch.is_tensor(F):
@@ -354,7 +359,7 @@ class Forced(nn.Module):
                              f"{tuple(x.shape[1:])} (batch size {x.shape[0]}), got {tuple(F.shape)}")
         return F.to(x.dtype)
 
-    def forward(self, t, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, t: Time, x: torch.Tensor) -> torch.Tensor:
         """``model(t, x) + F(t)``, shaped like ``x``."""
         return self.model(t, x) + self.force(t, x)
 

@@ -51,6 +51,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 import torch
+from torch import nn
 from scipy import ndimage
 
 from . import operators as op
@@ -122,7 +123,7 @@ def check_circulation(circulation: Any, n_layers: int, n_islands: int) -> torch.
     return g
 
 
-def init_islands(model, solve: Callable[[torch.Tensor], torch.Tensor], circulation: Optional[Any]) -> None:
+def init_islands(model: nn.Module, solve: Callable[[torch.Tensor], torch.Tensor], circulation: Optional[Any]) -> None:
     """Register the island buffers of a masked QG ``model`` (``N`` layers, modes ``model.modes``):
     ``island_W`` ``(K, ny, nx)``, ``island_psi`` ``(N, K, ny, nx)`` (the ``psi_l`` of each mode),
     ``island_gram_inv`` ``(N, K, K)`` (the inverse of ``Gamma_k(psi_l)`` per mode) and ``island_gamma``
@@ -155,7 +156,7 @@ def init_islands(model, solve: Callable[[torch.Tensor], torch.Tensor], circulati
     model._islands = True
 
 
-def island_correct(model, psi0: torch.Tensor) -> torch.Tensor:
+def island_correct(model: nn.Module, psi0: torch.Tensor) -> torch.Tensor:
     """``psi_0 + sum_l c_l psi_l`` (module docstring) for the mode-space ``psi_0`` ``(B, N, ny, nx)``
     of the masked solve; ``psi_0`` itself when the model has no island constants to fix."""
     if not getattr(model, "_islands", False):

@@ -73,7 +73,11 @@ Boundary = Union[torch.Tensor, Callable[[torch.Tensor], torch.Tensor]]
 
 
 def sponge_weight(ny: int, nx: int, width: int, **kw) -> torch.Tensor:
-    """``w`` ``(ny, nx)``: ``cos^2(pi (d - 1) / (2 width))`` for ring distance ``d = 1..width``, else 0."""
+    """``w`` ``(ny, nx)``: ``cos^2(pi (d - 1) / (2 width))`` for ring distance ``d = 1..width``, else 0.
+
+    ``ny``, ``nx`` >= 2 corners, ``width`` >= 0 corners; ``**kw``: ``dtype``/``device`` of the result."""
+    ny, nx = check_int("ny", ny, minimum=2), check_int("nx", nx, minimum=2)
+    width = check_int("width", width, minimum=0)
     j = torch.arange(ny, **kw).view(-1, 1)
     i = torch.arange(nx, **kw).view(1, -1)
     d = torch.minimum(torch.minimum(j, ny - 1 - j), torch.minimum(i, nx - 1 - i))
@@ -129,6 +133,8 @@ class OpenBoundaryQG(nn.Module):
         self.register_buffer("sponge", sponge_weight(grid.ny, grid.nx, width, dtype=grid.dtype, device=grid.device)
                              * self.qg.mask / self.sponge_time)
         self._has_sponge = width > 0
+        if not isinstance(ssh, bool):
+            raise TypeError(f"ssh must be a bool (psi_b given as SSH [m] or not), got {type(ssh).__name__}")
         if ssh and self.qg.f0 == 0:
             raise ValueError("ssh=True needs a nonzero f0 (psi_b = g eta_b / f0)")
         self.scale = (check_positive("g", g) / self.qg.f0) if ssh else 1.0
@@ -162,8 +168,9 @@ class OpenBoundaryQG(nn.Module):
             if T != 1:
                 raise ValueError(f"times (T,) [s] is required for {T} boundary fields")
         elif T == 1:  # one field: constant in time (times checked, then unused)
-            if torch.as_tensor(times).numel() != 1:
-                raise ValueError(f"times must hold 1 time [s] for 1 boundary field, got {torch.as_tensor(times).numel()}")
+            one = torch.as_tensor(times, dtype=torch.float64).flatten()
+            if one.numel() != 1 or not bool(torch.isfinite(one).all()):
+                raise ValueError(f"times must hold 1 finite time [s] for 1 boundary field, got {one.tolist()}")
         else:
             times = torch.as_tensor(times, dtype=torch.float64).flatten()
             if times.numel() != T or not bool(torch.isfinite(times).all()) or not bool((times.diff() > 0).all()):

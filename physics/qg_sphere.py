@@ -29,6 +29,11 @@ of the momentum equations beyond the flux-form operators (``u tan(phi) / R`` ter
 ``L/R``): the standard consistent QG ordering for boxes with ``L << R`` away from the equator
 (Pedlosky 1987, "Geophysical Fluid Dynamics", 2nd ed., Springer, ch. 6, "Quasigeostrophic motion
 of a stratified fluid on a sphere"). A box crossing the equator has ``f0 ~ 0``: QG does not apply there.
+The built-in double-gyre wind (``tau0``, :mod:`physics.qg`) keeps its closed-form curl
+``-(2 pi tau0 / Ly) sin(2 pi y / Ly)`` in the meridional distance ``y = j dy``: the spherical curl of
+``tau_x(y)`` adds ``tau_x tan(phi) / R`` (relative size ``Ly tan(phi) / (2 pi R)``, ~2 % for a 10 degree
+box at 35 N), neglected like the other ``L/R`` metric terms; :class:`physics.forcing.QGWindForcing`
+takes the discrete spherical curl of any stress field.
 
 Conservation (inviscid, unforced; fields vanish on the walls and on land, as in :mod:`physics.qg`):
 ``sum A psi J(psi, q) = sum A q J(psi, q) = 0`` (the Arakawa identities in index space divided by
@@ -49,12 +54,15 @@ adjoint of :mod:`physics.qg_adjoint` is Cartesian-periodic only (``discrete_adjo
 from __future__ import annotations
 
 import math
+from typing import Optional
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from . import sphere_operators as sph
 from .capacitance import CapacitanceSolver, capacitance_correct
+from .grid import Grid
 from .islands import island_correct
 from .lonlat import EARTH_RADIUS, OMEGA
 from .operators import _shift
@@ -71,7 +79,7 @@ def check_sphere_options(spectral: bool, learnable_ld: bool) -> None:
                          "once at construction); give a fixed Ld")
 
 
-def init_sphere_operators(model, grid, kappa2: torch.Tensor) -> None:
+def init_sphere_operators(model: nn.Module, grid: Grid, kappa2: torch.Tensor) -> None:
     """Register the spherical buffers of ``model``: the RowHelmholtz factors ``row_V``, ``row_mult``,
     ``row_VtA`` of each vertical mode (``kappa2`` ``(N, 1, 1)`` [1/m^2]), with a mask the capacitance
     pieces ``cap_coast``, ``cap_chol``, ``cap_scale``, and ``beta_shape`` ``(ny, 1)``
@@ -93,18 +101,18 @@ def init_sphere_operators(model, grid, kappa2: torch.Tensor) -> None:
     model.register_buffer("beta_shape", shape.to(dtype=grid.dtype, device=grid.device).unsqueeze(-1))
 
 
-def _row_inverse(model, f: torch.Tensor) -> torch.Tensor:
+def _row_inverse(model: nn.Module, f: torch.Tensor) -> torch.Tensor:
     return row_helmholtz_apply(f, model.row_V, model.row_mult, model.row_VtA)
 
 
-def sphere_masked_modes(model, q: torch.Tensor) -> torch.Tensor:
+def sphere_masked_modes(model: nn.Module, q: torch.Tensor) -> torch.Tensor:
     """Mode-space ``psi`` ``(B, N, ny, nx)`` of a masked model with ``psi = 0`` on every coast: the
     capacitance correction (:func:`physics.capacitance.capacitance_correct`) of the RowHelmholtz solver."""
     return capacitance_correct(q, lambda f: _row_inverse(model, f), model.mask, model.cap_coast, model.cap_chol,
                                model.cap_scale)
 
 
-def sphere_psi(model, q: torch.Tensor) -> torch.Tensor:
+def sphere_psi(model: nn.Module, q: torch.Tensor) -> torch.Tensor:
     """``psi`` of a (wall-masked) ``q`` ``(B, N, ny, nx)``: per vertical mode, RowHelmholtz (+ capacitance)."""
     if model.modes is not None:
         q = torch.matmul(model.modes_Pinv, q.flatten(-2)).view_as(q)  # layer -> mode
@@ -117,18 +125,19 @@ def sphere_psi(model, q: torch.Tensor) -> torch.Tensor:
     return psi
 
 
-def sphere_laplacian(f: torch.Tensor, grid) -> torch.Tensor:
+def sphere_laplacian(f: torch.Tensor, grid: Grid) -> torch.Tensor:
     """The flux-form spherical Laplacian of a corner field vanishing on the walls (zero ghosts)."""
     return sph.laplacian(f, grid, "corner", "zero")
 
 
-def zonal_derivative(psi: torch.Tensor, grid) -> torch.Tensor:
+def zonal_derivative(psi: torch.Tensor, grid: Grid) -> torch.Tensor:
     """Centred ``dpsi/dx = (psi[i+1] - psi[i-1]) / (2 dx_j)`` at the corners (zero ghosts) [psi/m]."""
     inv = sph.metric(grid, "corner", "inv_dx", psi)
     return (_shift(psi, grid, -1, 1, "zero") - _shift(psi, grid, -1, -1, "zero")) * (0.5 * inv)
 
 
-def _fused_terms(psi: torch.Tensor, q: torch.Tensor, grid, c_dpsi, need_lap: bool) -> tuple:
+def _fused_terms(psi: torch.Tensor, q: torch.Tensor, grid: Grid, c_dpsi: Optional[torch.Tensor],
+                 need_lap: bool) -> tuple:
     """``(-J(psi, q) + c_dpsi dpsi/dx, L psi or None)`` from ONE zero-padded copy of ``[psi, q]``.
 
     The same arithmetic as :func:`physics.sphere_operators.arakawa_jacobian` (the Arakawa 1966 stencil
@@ -162,7 +171,7 @@ def _fused_terms(psi: torch.Tensor, q: torch.Tensor, grid, c_dpsi, need_lap: boo
     return rhs, lap
 
 
-def sphere_rhs(model, q: torch.Tensor, psi: torch.Tensor = None) -> torch.Tensor:
+def sphere_rhs(model: nn.Module, q: torch.Tensor, psi: Optional[torch.Tensor] = None) -> torch.Tensor:
     """``dq/dt`` ``(B, N, ny, nx)`` [1/s^2] of the module's equation for a wall-masked ``q``."""
     g, m = model.grid, model.mask
     psi = sphere_psi(model, q) if psi is None else psi
@@ -183,7 +192,7 @@ def sphere_rhs(model, q: torch.Tensor, psi: torch.Tensor = None) -> torch.Tensor
     return dq * m
 
 
-def area_weights(grid, like: torch.Tensor) -> torch.Tensor:
+def area_weights(grid: Grid, like: torch.Tensor) -> torch.Tensor:
     """Corner-row weights ``A_j / mean(A)`` ``(ny, 1)``: ``mean(w f)`` is the area-weighted mean."""
     a = sph.metric(grid, "corner", "area", like)
     return a / a.mean()

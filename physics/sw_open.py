@@ -199,7 +199,7 @@ class OpenBoundarySW(nn.Module):
             self.sponge = None
 
     # ------------------------------------------------------------------ boundary values
-    def boundary_values(self, t, state: torch.Tensor) -> torch.Tensor:
+    def boundary_values(self, t: Union[float, torch.Tensor], state: torch.Tensor) -> torch.Tensor:
         """External ``(eta_b, u_b, v_b)`` at time ``t``, ``(1 or B, 3, ny, nx)`` in ``state``'s dtype."""
         if self.boundary_fn is None:
             return torch.zeros((1, 3) + self.grid.shape, dtype=state.dtype, device=state.device)
@@ -251,13 +251,13 @@ class OpenBoundarySW(nn.Module):
             tend = tend - self.sponge.to(state.dtype) * (state - b)
         return tend
 
-    def boundary_flux(self, t, state: torch.Tensor) -> torch.Tensor:
+    def boundary_flux(self, t: Union[float, torch.Tensor], state: torch.Tensor) -> torch.Tensor:
         """Net outward volume flux through the open faces [m^3/s], ``(B,)`` (``sum F``)."""
         self.model._check(state)
         rate = self._fluxes(t, state)[0]
         return (rate * self.area.to(state.dtype)).sum((-2, -1))
 
-    def relaxation_source(self, t, state: torch.Tensor) -> torch.Tensor:
+    def relaxation_source(self, t: Union[float, torch.Tensor], state: torch.Tensor) -> torch.Tensor:
         """Volume source of the sponge ``-sum A w (eta - eta_b)`` [m^3/s], ``(B,)`` (0 without one)."""
         self.model._check(state)
         if self.sponge is None:

@@ -30,6 +30,7 @@ _EXPORTS = {
     "fourdvar_windows": ("FourDVar",),
     "learned": ("LearnedEstimator",),
     "learned_fourdvar": ("LearnedFourDVar",),
+    "fourdvar_regional": ("RegionalFourDVar", "land_from_gridded"),
 }
 
 

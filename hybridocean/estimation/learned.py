@@ -305,6 +305,12 @@ class LearnedEstimator(Estimator):
         return dynamics_report(self, data)
 
     # ------------------------------------------------------------------ estimation
+    def time_margin(self) -> float:
+        """[s] half a frame spacing once trained: a frame's observations are binned over
+        ``+- dt / 2`` (:func:`~hybridocean.observations.to_gridded`), so the first and last frames
+        of a record may lie that far outside its observations; 0 before training."""
+        return 0.5 * self.dt if self.dt is not None else 0.0
+
     def parameters(self) -> Dict[str, Any]:
         p = {**super().parameters(), "physics": type(self.physics).__name__ if self.physics is not None else "none",
              "window": self.window, "horizon": self.horizon, "augment": self.augment,
@@ -346,6 +352,7 @@ class LearnedEstimator(Estimator):
             count[j:] += 1
         return out / count.view(-1, 1, 1, 1)
 
+    @torch.no_grad()  # a learnable physical parameter (e.g. Ld in the QG state map) must not leak a graph
     def map_ssh(self, inputs: EstimationInputs) -> torch.Tensor:
         """SSH ``(T, ny, nx)`` [m]: the estimated state's SSH at each output time (:meth:`encode`)."""
         return self.state_map.observe(self.encode(inputs)).to(torch.float64).cpu()

@@ -75,6 +75,14 @@ def test_user_errors_are_one_line_with_status_2(tmp_path, capsys, no_demo):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]  # nothing was created
 
 
+def test_mission_refuses_a_non_cpu_device_before_creating_the_folder(tmp_path, capsys, no_demo):
+    """``meta`` is a device torch allocates on, so only the mission's CPU-only rule can refuse it:
+    a one-line error naming ``--device``, and no output folder left behind."""
+    assert cli.main(["demo", "--device", "meta", "--out", str(tmp_path / "o")]) == 2
+    assert "--device 'meta': the mission runs on the CPU only" in _one_error_line(capsys.readouterr().err)
+    assert not (tmp_path / "o").exists()
+
+
 @pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root writes anywhere; needs POSIX modes")
 def test_unwritable_out(tmp_path, capsys, no_demo):
     locked = tmp_path / "locked"

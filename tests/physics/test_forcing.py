@@ -320,3 +320,13 @@ def test_per_sample_boundary_values_through_the_open_boundary_wrapper():
     for b in range(2):
         torch.testing.assert_close(both[b:b + 1], run(psi_b[b], False), rtol=1e-12, atol=1e-20)
     assert float((both[0, -1] - both[1, -1]).abs().max()) > 0
+
+
+def test_callable_wind_returning_non_finite_or_integer_stress_raises():
+    """A callable wind is checked at each call (a WindStress at construction): NaN or integer stresses."""
+    g = _grid(6)
+    nan = torch.full(g.shape, math.nan, dtype=F64)
+    with pytest.raises(ValueError, match="tau_x\\) contains non-finite"):
+        QGWindForcing(QG(g, H=[H1]), lambda t: (nan, torch.zeros_like(nan)))(0.0)
+    with pytest.raises(TypeError, match="tau_y\\) must be a floating-point tensor"):
+        QGWindForcing(QG(g, H=[H1]), lambda t: (torch.zeros_like(nan), torch.zeros(g.shape, dtype=torch.int64)))(0.0)

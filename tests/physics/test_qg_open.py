@@ -15,7 +15,7 @@ from physics import operators as op
 from physics.grid import Grid
 from physics.lonlat import EARTH_RADIUS
 from physics.qg import QG
-from physics.qg_open import OpenBoundaryQG
+from physics.qg_open import OpenBoundaryQG, sponge_weight
 from physics.stepping import integrate_fixed
 
 from _land import archipelago
@@ -249,3 +249,26 @@ def test_two_layer_nested_run_matches_the_large_domain():
     psi = model.streamfunction(times[-1], Qs[-1])[0]
     err = float((psi - ref[-1]).norm() / ref[0].norm())
     assert err < 1e-3, err
+
+
+def test_one_field_times_and_ssh_flag_are_checked():
+    """A single (constant) boundary field still refuses a non-finite ``times``, and ``ssh`` must be a bool
+    (a string such as ``"no"`` is truthy and would silently scale psi_b by g / f0)."""
+    g = _grid(12)
+    ok = torch.zeros(1, g.ny, g.nx, dtype=torch.float64)
+    with pytest.raises(ValueError, match="times must hold 1 finite time"):
+        OpenBoundaryQG(g, ok, times=[math.nan])
+    with pytest.raises(TypeError, match="ssh must be a bool"):
+        OpenBoundaryQG(g, ok[0], ssh="no")
+
+
+def test_sponge_weight_profile_and_bad_input():
+    """The Davies weight is 1 next to the ring, cos^2 inside the band, 0 on the ring and beyond the band."""
+    w = sponge_weight(12, 10, 3, dtype=torch.float64)
+    assert float(w[0].abs().max()) == 0.0 and float(w[:, -1].abs().max()) == 0.0  # the fixed ring
+    assert float(w[1, 5]) == 1.0 and float(w[4, 5]) == 0.0  # d = 1 and d = 4 > width
+    assert abs(float(w[3, 5]) - math.cos(math.pi / 3) ** 2) <= 1e-15  # d = 3: cos^2(pi 2 / 6)
+    with pytest.raises(ValueError, match="width"):
+        sponge_weight(12, 10, -1)
+    with pytest.raises(TypeError, match="ny must be an int"):
+        sponge_weight(2.5, 10, 1)

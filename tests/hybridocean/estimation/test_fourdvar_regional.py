@@ -20,7 +20,6 @@ from hybridocean.estimation.oi import OptimalInterpolation
 from hybridocean.observations import DEFAULT_TIME_ORIGIN, Observations
 from physics.grid import Grid
 from physics.qg import QG
-from physics.qg_open import OpenBoundaryQG
 from physics.qg_state import qg_state_to_ssh, ssh_to_qg_state
 from physics.stepping import integrate_fixed
 
@@ -231,3 +230,24 @@ def test_cli_4dvar_on_lonlat_gappy_map_with_land_uses_open_boundaries(truth, tmp
         r_oi, t_oi = _rmse_tau(*(torch.as_tensor(o[k].values) for k in (o.attrs["ssh_variable"], "u", "v")), truth, 7)
     print(f"CLI: OI rmse {r_oi:.4f} tau {t_oi:.1f}; 4D-Var rmse {r_4d:.4f} tau {t_4d:.1f}")
     assert r_4d < 0.016 and t_4d > 90.0 and t_oi > 90.0, (r_oi, t_oi, r_4d, t_4d)
+
+
+def test_cli_boundary_option_errors_are_one_line(tmp_path, capsys):
+    """``--boundary open`` where the regional path cannot run, and ``--boundary`` with a method that has
+    no model: one-line errors naming the option, exit status 2, no output written."""
+    import xarray as xr
+
+    from hybridocean import cli
+
+    src, out = tmp_path / "xy.nc", tmp_path / "o.nc"
+    a = np.full((2, 6, 6), np.nan)
+    a[:, ::2, ::2] = 0.05
+    xr.Dataset({"ssh": (("time", "y", "x"), a, {"units": "m"})},
+               coords={"time": _times([0.0, DAY]), "x": (np.arange(6) + 0.5) * 2e4, "y": (np.arange(6) + 0.5) * 2e4},
+               attrs={"f0_per_s": 1e-4}).to_netcdf(src)
+    for extra, what in ((["--method", "4dvar", "--boundary", "open"], "needs --model qg1.5 on a lon/lat input"),
+                        (["--method", "oi", "--boundary", "closed"], "applies to --method")):
+        code = cli.main(["estimate", "--obs", str(src), "--out", str(out)] + extra)
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code == 2 and len(err) == 1 and "--boundary" in err[0] and what in err[0], err
+        assert not out.exists()

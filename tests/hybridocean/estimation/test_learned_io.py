@@ -80,3 +80,33 @@ def test_neural_only_round_trip(tmp_path):
         LearnedEstimator.load(tmp_path / "n.pt", QG(g, Ld=4e4))
     a, b = est.estimate(obs, g, times), back.estimate(obs, g, times)
     assert all(np.array_equal(a[k].values, b[k].values, equal_nan=True) for k in ("ssh", "u", "v"))
+
+
+def test_time_margin_is_half_a_frame_and_float32_rounded_parameters_load(trained, tmp_path):
+    """A frame bins observations over +- dt/2, so output times may lie dt/2 outside them; a fixed
+    parameter that differs only by float32 rounding (relative 1e-8 < 1e-6) is the same model, a
+    1e-4 difference is not."""
+    est, g, _, _ = trained
+    assert small_estimator().time_margin() == 0.0 and est.time_margin() == 0.5 * DT
+    path = est.save(tmp_path / "est.pt")
+    Ld = LearnedEstimator.read_metadata(path)["physics"]["parameters"]["Ld"]
+    LearnedEstimator.load(path, QG(qg_grid(), Ld=Ld * (1 + 1e-8)))
+    with pytest.raises(ValueError, match="fixed parameter Ld"):
+        LearnedEstimator.load(path, QG(qg_grid(), Ld=Ld * (1 + 1e-4)))
+
+
+def test_learnable_physics_parameter_leaks_no_graph_into_the_map():
+    """With a learnable Ld (the QG state map reads it), map_ssh returns a plain tensor: learned+4D-Var
+    turns it into its background with numpy (this raised "Can't call numpy() on Tensor that
+    requires grad" before map_ssh ran under no_grad)."""
+    from hybridocean.estimation.base import prepare_inputs
+    from hybridocean.estimation.learned_fourdvar import LearnedFourDVar
+
+    g, times, _, obs, held = twin(8)
+    est = LearnedEstimator(QG(qg_grid(), Ld=4e4, learnable="Ld"), window=2, horizon=3, hidden=8, layers=1, seed=3)
+    est.fit(obs, g, times, val_obs=held, config=small_config(iterations=1, validate_every=1))
+    ssh = est.map_ssh(prepare_inputs(obs, g, times, time_margin_s=est.time_margin()))
+    assert not ssh.requires_grad and np.isfinite(ssh.numpy()).all()
+    ds = LearnedFourDVar(est, "qg", window=2 * DT, dt=DT / 2, max_iter=1, obs_error=0.01,
+                         model_kwargs={"Ld": 4e4}).estimate(obs, g, times)
+    assert np.isfinite(ds["ssh"].values).all()
