@@ -192,6 +192,11 @@ def worker(truth_name: str, scenario: str, row: str, args) -> dict:
     times = np.asarray(truth["time"].values).astype("datetime64[ns]")
     n_train = s["n_train"]
     score_idx = np.arange(n_train, times.size) if n_train else np.arange(times.size)
+    # score only maps that observations reach: a frame stands for +- half a spacing about it (tracks may
+    # stop hours before the record's last map; no estimator is asked to extrapolate beyond that)
+    half = 0.5 * (times[1] - times[0]) if times.size > 1 else np.timedelta64(0, "ns")
+    t_obs = np.asarray(train.time).astype("datetime64[ns]")
+    score_idx = score_idx[(times[score_idx] >= t_obs.min() - half) & (times[score_idx] <= t_obs.max() + half)]
     d = scenario_dir(args, truth_name, scenario)
     ctx = Context(truth_name, scenario, grid, train, held, times, np.arange(max(n_train, 1)), score_idx, s, d,
                   iterations=args.iterations, fourdvar_iters=args.fourdvar_iters, threads=args.threads)
