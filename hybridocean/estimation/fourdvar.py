@@ -61,24 +61,10 @@ from torch import nn
 
 from hybridocean.observations import ObservationOperator, Observations
 from physics._checks import check_choice, check_int, check_positive
+from physics.forcing import Forced
 from physics.stepping import ADJOINTS, METHODS, integrate_fixed
 
 from .fourdvar_models import adapter_for, faces_to_centres
-
-
-class _Forced(nn.Module):
-    """``dx/dt = model(t, x) + F`` (weak constraint); forwards the model's ``check_dt``."""
-
-    def __init__(self, model: nn.Module, forcing: torch.Tensor) -> None:
-        super().__init__()
-        self.model, self.forcing = model, forcing
-
-    def forward(self, t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        return self.model(t, x) + self.forcing
-
-    def check_dt(self, *args: Any, **kwargs: Any) -> Any:
-        check = getattr(self.model, "check_dt", None)
-        return check(*args, **kwargs) if callable(check) else None
 
 
 # ---------------------------------------------------------------------- one window
@@ -270,7 +256,7 @@ class WindowProblem:
         """Saved states ``(S, 1, C, ny, nx)`` at :attr:`times` of the control ``v`` (sets the parameters)."""
         self._set_controls(v)
         F = self.forcing(v)
-        func = self.model if F is None else _Forced(self.model, F)
+        func = self.model if F is None else Forced(self.model, F)  # dx/dt = M(x) + F (weak constraint)
         return integrate_fixed(func, self.initial_state(v), self.dt, self.n_steps, self.save_every,
                                method=self.method, t0=self.t0, adjoint=self.adjoint)[1]
 

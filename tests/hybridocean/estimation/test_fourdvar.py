@@ -11,11 +11,12 @@ import torch
 import xarray as xr
 
 from hybridocean.estimation.background import GaussianCovariance
-from hybridocean.estimation.fourdvar import WindowProblem, _Forced, faces_to_centres
+from hybridocean.estimation.fourdvar import WindowProblem, faces_to_centres
 from hybridocean.estimation.fourdvar_models import _SWAdapter
 from hybridocean.estimation.fourdvar_windows import FourDVar
 from hybridocean.metrics import tau_uv
 from hybridocean.observations import Observations
+from physics.forcing import Forced
 from physics.grid import Grid
 from physics.operators import velocity_from_psi
 from physics.qg import QG
@@ -337,7 +338,7 @@ def test_weak_constraint_taylor_and_twin_with_model_error():
     assert np.all((ratios > 3.95) & (ratios < 4.05)), ratios
     F = P.forcing(torch.as_tensor(np.r_[np.zeros(256), np.random.default_rng(7).standard_normal(256)]))
     with torch.no_grad():
-        tt, traj = integrate_fixed(_Forced(m, F), q0, DT, n, t0=0.0)
+        tt, traj = integrate_fixed(Forced(m, F), q0, DT, n, t0=0.0)
         ssh_f = qg_state_to_ssh(traj[:, 0], m, loc="center")
     obs = gridded_obs(m.grid, tt.numpy(), ssh_f)
     out = {}
