@@ -129,10 +129,23 @@ def two_layer_growth_rate(model: QG) -> tuple:
     (five-point Laplacian), ``F_i = f0^2 / (g' H_i)``, ``Q_y = beta - S U`` (Phillips 1954;
     Vallis 2017, section 9.3, with the discrete symbols). ``sigma = max Re eig(A M^-1)``; kinetic
     energy of that mode grows at ``2 sigma``.
+
+    Only the model this describes is accepted (``ValueError`` naming ``model`` otherwise): a
+    two-layer finite-difference QG (``spectral=False``: the pseudo-spectral path has exact
+    wavenumbers, not these symbols) on a periodic grid (Cartesian: sphere grids are closed),
+    without Laplacian viscosity (``nu`` is not in ``A``; ``drag`` and ``nu4`` are).
     """
+    if not isinstance(model, QG):
+        raise TypeError(f"model must be a physics.qg.QG, got {type(model).__name__}")
     g = model.grid
     if model.nlayers != 2 or not g.periodic:
         raise ValueError("model must be a two-layer QG on a periodic grid")
+    if model.spectral:
+        raise ValueError("model: spectral=True is not described (its symbols are the exact wavenumbers, not the "
+                         "finite-difference ones of this linear theory); build the QG with spectral=False")
+    if "nu" in model._active:
+        raise ValueError("model: Laplacian viscosity nu is not in this linear theory (only drag and nu4); "
+                         "build the QG with nu=0 (and nu not learnable)")
     S = model.S.detach().cpu().double().numpy()  # stretching matrix, (2, 2)
     U = model.U.detach().cpu().double().numpy().reshape(2)
     Qy = model._background_gradient().detach().cpu().double().numpy().reshape(2)

@@ -65,16 +65,16 @@ import xarray as xr
 
 import hybridocean
 
+from .estimation.benchmark import cell_superobs
 from .estimation.evaluation import evaluate_estimate
 from .estimation.figures import evaluation_figures
 from .estimation.geostrophic import Geostrophic
 from .estimation.learned import LearnedEstimator, default_config
-from .estimation.oi import OptimalInterpolation
 from .estimation.output import write_estimate
+from .estimation.selection import held_rmse, select_oi
 from .estimation.twins import shallow_water_twin, twin_diagnostics, twin_grid, twin_model
 from .io import save_json, write_netcdf
-from .observations import Constellation, Observations, to_gridded
-from .observations.operator import ObservationOperator
+from .observations import Constellation, Observations
 from physics.grid import Grid
 
 DAY = 86400.0
@@ -157,30 +157,21 @@ def observe(truth: xr.Dataset, cfg: MissionConfig) -> Tuple[Observations, Observ
 
 def superobs(obs: Observations, grid: Grid, times: np.ndarray, factor: int = 2) -> Observations:
     """Super-observations: ``obs`` averaged in cells ``factor`` times coarser than ``grid`` and in
-    the time bins of ``times`` (:func:`~hybridocean.observations.to_gridded`), placed at the
-    coarse cell centres and bin times (what keeps the dense OI solve small: ~2000 values per
-    analysis instead of ~3e5 KaRIn pixels)."""
-    coarse = Grid(grid.nx // factor, grid.ny // factor, dx=grid.dx * factor, dy=grid.dy * factor,
-                  boundary=grid.boundary, f0=grid.f0, beta=grid.beta, y0=grid.y0)
-    gv = to_gridded(obs, coarse, times)
-    k, j, i = np.nonzero(gv["mask"].values > 0)
-    xc, yc = (a.numpy() for a in coarse.coords("center"))
-    t = np.asarray(gv["time"].values)[k]
-    return Observations.from_arrays(time=t, ssh=gv["ssh"].values[k, j, i], x=xc[i], y=yc[j], platform="superobs")
+    the time bins of ``times`` (each point to the nearest time), placed at the coarse cell centres
+    and bin times (:func:`~hybridocean.estimation.benchmark.cell_superobs`, platform
+    ``"superobs"``: what keeps the dense OI solve small: ~2000 values per analysis instead of ~3e5
+    KaRIn pixels)."""
+    return cell_superobs(obs, grid, times, platform="superobs", factor=factor)
 
 
 def held_out_misfit(est: xr.Dataset, held: Observations) -> float:
     """RMS [m] of the estimate's SSH interpolated at the held-out observations minus their values
-    (bilinear in space, linear in time: :class:`~hybridocean.observations.operator.ObservationOperator`)."""
-    grid = twin_grid(est)
-    t = np.asarray(est["time"].values)
-    sec = (t - t[0]) / np.timedelta64(1, "s")
-    op = ObservationOperator(held, grid, sec.astype(float), time_origin=t[0], allow_empty=True)
-    val = op.expand(op(torch.as_tensor(est["ssh"].values))).numpy()  # NaN outside the map's span
-    keep = np.isfinite(val)
-    if not keep.any():
+    (bilinear in space, linear in time: :func:`~hybridocean.estimation.selection.held_rmse` with
+    ``time_match="linear"`` on the estimate's own grid); ``ValueError`` when none falls inside."""
+    m = held_rmse(est, held, twin_grid(est), time_match="linear")
+    if not math.isfinite(m):
         raise ValueError("held: no held-out observation falls inside the estimate's grid and times")
-    return float(np.sqrt(np.mean((val[keep] - held.ds["ssh"].values[keep]) ** 2)))
+    return m
 
 
 def ssh_only_ceiling(truth: xr.Dataset, scored: np.ndarray) -> float:
@@ -234,16 +225,12 @@ def run_estimators(train: Observations, held: Observations, grid: Grid, times: n
     # --- OI (+ geostrophy of the OI map); correlation length chosen on the held-out track
     t0 = time.perf_counter()
     sob = superobs(train, grid, times)
-    best = None
-    for L in cfg.oi_lengths:
-        oi = OptimalInterpolation(Lx=L, Ly=L, Lt=cfg.oi_Lt, noise_std=0.01, signal_std=0.1)
-        est = oi.estimate(sob, grid, scored)
-        m = held_out_misfit(est, held)
-        say(f"  OI L = {L / 1e3:.0f} km: held-out RMS misfit {100 * m:.2f} cm")
-        if best is None or m < best[0]:
-            best = (m, L, est)
+    best, _, oi_est = select_oi(sob, held, grid, scored, cfg.oi_lengths, (cfg.oi_Lt,), noises=(0.01,), signal_std=0.1,
+                                misfit=lambda e: held_out_misfit(e, held),
+                                log=lambda r: say(f"  OI L = {r['Lx'] / 1e3:.0f} km: held-out RMS misfit "
+                                                  f"{100 * r['held_rmse_m']:.2f} cm"))
     oi_s = time.perf_counter() - t0
-    oi_est = best[2].assign_attrs(selected_by="held-out track misfit", selected_L_m=best[1])
+    oi_est = oi_est.assign_attrs(selected_by="held-out track misfit", selected_L_m=best["Lx"])
 
     # --- geostrophy of the day's binned observations (harmonic fill)
     t0 = time.perf_counter()
@@ -266,7 +253,7 @@ def run_estimators(train: Observations, held: Observations, grid: Grid, times: n
     learn_est_s = time.perf_counter() - t0
     say(f"learned: {cfg.iterations} iterations in {learn_train_s:.0f} s, held-out misfit "
         f"{[round(x, 3) for x in est.history.val_mse]}")
-    info = {"oi_selected_L_m": best[1],
+    info = {"oi_selected_L_m": best["Lx"],
             "learned_history": {"val_mse": est.history.val_mse,
                                 "best_iteration": getattr(est.history, "best_iteration", None)}}
     return {"oi": (oi_est, 0.0, oi_s), "geostrophic": (geo_est, 0.0, geo_s),

@@ -76,6 +76,8 @@ BOUNDARIES = ("periodic", "closed")
 
 METRICS = ("cartesian", "sphere")
 LONLAT_METRICS = ("sphere", "beta_plane", "f_plane")
+#: The per-row metric factors of :meth:`Grid.row_metric`.
+ROW_METRICS = ("dx", "inv_dx", "dy_over_dx", "north", "south", "area", "inv_area")
 
 _OFFSETS = {"center": (0.5, 0.5), "u": (0.0, 0.5), "v": (0.5, 0.0), "corner": (0.0, 0.0)}
 
@@ -216,6 +218,45 @@ class Grid:
         lat = self._row_lat(loc)
         n, s = (np.radians(np.clip(lat + sgn * self.dlat / 2, -90.0, 90.0)) for sgn in (1, -1))
         return self._rows(EARTH_RADIUS**2 * math.radians(self.dlon) * (np.sin(n) - np.sin(s)))
+
+    def row_metric(self, loc: str, name: str) -> np.ndarray:
+        """One per-row metric factor ``name`` (:data:`ROW_METRICS`) of the rows of ``loc``, float64
+        ``(ny,)``, exact at the poles: the finite-volume factors of :mod:`physics.sphere_operators`.
+
+        Sphere, with ``phi_j`` the row latitude and ``h = dlat / 2`` [rad]: ``"dx"`` =
+        ``R cos(phi_j) dlon``, ``"north"``/``"south"`` = ``R cos(phi_j +- h) dlon`` (face lengths)
+        [m], each exactly 0 on a pole (``|phi| >= pi/2 - 1e-12``: ``cos(pi/2)`` is 6e-17 in floating
+        point); ``"inv_dx"`` = ``1 / dx_j`` [1/m] and ``"dy_over_dx"`` = ``dy / dx_j``, both 0 where
+        ``dx_j = 0``; ``"area"`` = ``R^2 dlon (sin(phi_j + h) - sin(phi_j - h))`` [m^2] (edges clipped
+        to the poles), ``"inv_area"`` its inverse. Cartesian: the constants ``dx``, ``1/dx``,
+        ``dy/dx``, ``dx``, ``dx``, ``dx dy``, ``1/(dx dy)``. (:meth:`dx_at` and :meth:`cell_areas`
+        give ``dx_j`` and ``A_j`` as ``(ny, 1)`` tensors in the grid's dtype, without the pole test.)
+        """
+        check_choice("loc", loc, LOCATIONS)
+        check_choice("name", name, ROW_METRICS)
+        if self.metric != "sphere":
+            dx, dy = self.dx, self.dy
+            val = {"dx": dx, "inv_dx": 1 / dx, "north": dx, "south": dx, "area": dx * dy,
+                   "inv_area": 1 / (dx * dy), "dy_over_dx": dy / dx}[name]
+            return np.full(self.ny, val)
+        phi = np.radians(self._row_lat(loc))
+        h = math.radians(self.dlat) / 2
+        dlon = math.radians(self.dlon)
+
+        def length(p):  # exactly 0 on a pole
+            return np.where(np.abs(p) >= math.pi / 2 - 1e-12, 0.0, EARTH_RADIUS * np.clip(np.cos(p), 0.0, None) * dlon)
+
+        if name in ("dx", "inv_dx", "dy_over_dx"):
+            dx = length(phi)
+            if name == "dx":
+                return dx
+            inv = np.divide(1.0, dx, out=np.zeros_like(dx), where=dx > 0)
+            return inv if name == "inv_dx" else self.dy * inv
+        if name in ("north", "south"):
+            return length(phi + h if name == "north" else phi - h)
+        n, s = (np.clip(phi + sgn * h, -math.pi / 2, math.pi / 2) for sgn in (1, -1))
+        area = EARTH_RADIUS**2 * dlon * (np.sin(n) - np.sin(s))
+        return area if name == "area" else 1.0 / area
 
     def lonlat(self, loc: str = "center") -> tuple:
         """``(lon (nx,), lat (ny,))`` [degrees] of location ``loc`` on a lon/lat grid.

@@ -4,7 +4,7 @@ The public operators of :mod:`physics.operators` dispatch here on a sphere grid 
 attribute check); every kernel below is unchecked (the caller validated its inputs) and uses
 the same ghost conventions as the Cartesian ones (see :mod:`physics.operators`).
 
-Metric (from :mod:`physics.grid`): a field at location ``loc`` has rows at latitudes
+Metric (:meth:`physics.grid.Grid.row_metric`, pole-exact): a field at location ``loc`` has rows at latitudes
 ``phi_j`` (centre/u rows at ``lat[j]``, v/corner rows at ``lat[j] - dlat/2``). Its control
 volume spans ``phi_j +- dlat/2`` and one longitude step, so per row::
 
@@ -37,7 +37,6 @@ sec. III; the same metric factors as MITgcm's spherical-polar grid, ``dxG``, ``d
 """
 from __future__ import annotations
 
-import math
 import weakref
 from typing import Dict
 
@@ -45,7 +44,6 @@ import numpy as np
 import torch
 
 from .grid import Grid
-from .lonlat import EARTH_RADIUS
 from .operators import _arakawa_raw, _shift
 
 _CACHE: "weakref.WeakKeyDictionary[Grid, Dict[tuple, torch.Tensor]]" = weakref.WeakKeyDictionary()
@@ -53,48 +51,20 @@ _CACHE: "weakref.WeakKeyDictionary[Grid, Dict[tuple, torch.Tensor]]" = weakref.W
 
 def row_latitudes(grid: Grid, loc: str) -> np.ndarray:
     """Latitudes [degrees] of the rows of ``loc``, float64 ``(ny,)`` (see :meth:`Grid.lonlat`)."""
-    return grid.lat - (grid.dlat / 2 if loc in ("v", "corner") else 0.0)
-
-
-def _metric_np(grid: Grid, loc: str, name: str) -> np.ndarray:
-    """One per-row metric factor of ``loc`` in float64, shape ``(ny,)`` (names in :func:`metric`)."""
-    if grid.metric != "sphere":
-        dx, dy = grid.dx, grid.dy
-        val = {"dx": dx, "inv_dx": 1 / dx, "north": dx, "south": dx, "area": dx * dy,
-               "inv_area": 1 / (dx * dy), "dy_over_dx": dy / dx}[name]
-        return np.full(grid.ny, val)
-    phi = np.radians(row_latitudes(grid, loc))
-    h = math.radians(grid.dlat) / 2
-    dlon = math.radians(grid.dlon)
-
-    def length(p):  # exactly 0 on a pole (cos(pi/2) is 6e-17 in floating point)
-        return np.where(np.abs(p) >= math.pi / 2 - 1e-12, 0.0, EARTH_RADIUS * np.clip(np.cos(p), 0.0, None) * dlon)
-
-    if name in ("dx", "inv_dx", "dy_over_dx"):
-        dx = length(phi)
-        if name == "dx":
-            return dx
-        inv = np.divide(1.0, dx, out=np.zeros_like(dx), where=dx > 0)
-        return inv if name == "inv_dx" else grid.dy * inv
-    if name == "north":
-        return length(phi + h)
-    if name == "south":
-        return length(phi - h)
-    n, s = (np.clip(phi + sgn * h, -math.pi / 2, math.pi / 2) for sgn in (1, -1))
-    area = EARTH_RADIUS**2 * dlon * (np.sin(n) - np.sin(s))
-    return area if name == "area" else 1.0 / area
+    return grid._row_lat(loc)
 
 
 def metric(grid: Grid, loc: str, name: str, like: torch.Tensor) -> torch.Tensor:
     """Per-row metric factor ``name`` of location ``loc`` as a ``(ny, 1)`` tensor with the dtype
     and device of ``like`` (cached per grid). ``name``: ``"dx"``, ``"inv_dx"`` [1/m],
     ``"dy_over_dx"``, ``"north"``/``"south"`` face lengths [m], ``"area"`` [m^2], ``"inv_area"``.
-    On a Cartesian grid each is the constant (``dx``, ``dx dy``, ...)."""
+    On a Cartesian grid each is the constant (``dx``, ``dx dy``, ...). Values:
+    :meth:`physics.grid.Grid.row_metric`."""
     key = (loc, name, like.dtype, like.device)
     store = _CACHE.setdefault(grid, {})
     t = store.get(key)
     if t is None:
-        t = torch.as_tensor(_metric_np(grid, loc, name), dtype=like.dtype, device=like.device).unsqueeze(-1)
+        t = torch.as_tensor(grid.row_metric(loc, name), dtype=like.dtype, device=like.device).unsqueeze(-1)
         store[key] = t
     return t
 

@@ -1,6 +1,6 @@
 """Estimation benchmark of issue 11 (section 4): twins and the real Mediterranean record.
 
-Truths (every one a closed x/y box; :mod:`hybridocean.estimation.benchmark`):
+Truths (every one a rectangular x/y box on the tangent plane; :mod:`hybridocean.estimation.benchmark`):
 
 * ``b`` -- two-layer QG turbulence with a jet (:mod:`hybridocean.estimation.twins_qg`): 128 x 128
   periodic cells of 5 km simulated, a 64 x 64 box (320 km) cut out (open boundaries for the
@@ -28,8 +28,11 @@ Scenarios ``i``..``iv`` and the 10 % held-out observations (OI tuning, learned m
 ``oi``, ``4dvar_qg``, ``4dvar_sw``, ``learned_neural``, ``learned_physics``, ``learned_hybrid``,
 ``learned_4dvar`` (:class:`~hybridocean.estimation.learned_fourdvar.LearnedFourDVar` from the
 ``learned_hybrid`` checkpoint); plus the reference ``truth_geostrophy`` (geostrophy of the full
-true SSH: not an estimator). The learned and 4D-Var rows run their 1.5-layer QG / shallow-water
-models on the box widened by ``pad`` cells (walls away from the open box edges; cropped back).
+true SSH: not an estimator). The learned rows and ``4dvar_sw`` run their 1.5-layer QG / shallow-water
+models on the box widened by ``pad`` cells (walls away from the open box edges; cropped back);
+``4dvar_qg`` on an open box (setting ``open``: b, med, gulf) is the regional 4D-Var
+(:class:`~hybridocean.estimation.fourdvar_regional.RegionalFourDVar`: open ring and first background
+from the tuned OI, coastline land, the box's own grid); on the closed basin a it is the closed box.
 Learned: ``--iterations`` Adam iterations (batch 4, float32, window 4, horizon 4 frames, RK4).
 Every estimator works on SSH minus the mean of its training observations (a closed QG box holds
 no uniform level; the constant changes neither ``lambda_x`` nor ``tau_uv``).
@@ -74,7 +77,9 @@ ALL_ROWS = ("truth_geostrophy", "geostrophy", "oi", "4dvar_qg", "4dvar_sw", "lea
 DEFAULT_ROWS = tuple(r for r in ALL_ROWS if r != "4dvar_sw")
 BASE = dict(window=4, horizon=4, hidden=16, batch_size=4, dtype="float32", fourdvar_window_days=10.0,
             fourdvar_save_s=6 * 3600.0, sw_viscosity=20.0, frame_s=DAY)
-#: per truth: generator / box, the split, the models' parameters (module docstring)
+#: per truth: generator / box, the split, the models' parameters (module docstring); ``open``: the
+#: box's edges are open (cut out of a larger flow / the ocean), so the ``4dvar_qg`` row is the regional
+#: 4D-Var (open ring and first background from the tuned OI, coastline land, no padding)
 SETTINGS = {
     # (a) E4's shallow-water twin, "demo" size: 64 x 64 closed basin of 10 km, 30 daily frames; its
     # walls are real (pad 0); Ld = sqrt(g H) / f0 = 31 km; |u|max ~1 m/s: QG dt 30 min (Courant
@@ -84,16 +89,17 @@ SETTINGS = {
     # Ld: the twin's own first deformation radius; dt by CFL (|u|max ~0.7 m/s: QG AB3 Courant 0.17,
     # RK4 learned steps 2 h: 1.0; SW gravity waves c = f0 Ld = 2.5 m/s: c dt / dx = 0.3)
     "b": dict(BASE, Ld=2.5e4, qg_dt=1200.0, sw_dt=300.0, pad=8, steps_per_frame=12, oi_lengths=(3e4, 6e4),
-              oi_time_scales=(2 * DAY, 5 * DAY), n_frames=60, n_train=40),
+              oi_time_scales=(2 * DAY, 5 * DAY), n_frames=60, n_train=40, open=True),
     # Ld 12 km: first baroclinic radius of the Ionian Sea, 10-14 km (Grilli & Pinardi 1998, "The
     # computation of Rossby radii of deformation for the Mediterranean Sea", MTP News 6, 4);
     # |u|max ~0.6 m/s on 11.2 km cells: QG dt 1 h (Courant 0.2), learned RK4 steps 4 h (0.8)
     "med": dict(BASE, Ld=1.2e4, qg_dt=3600.0, sw_dt=1800.0, pad=6, steps_per_frame=6, oi_lengths=(5e4, 1e5),
-                oi_time_scales=(5 * DAY, 10 * DAY), n_train=60, box=(13.5625, 32.0625, 64, 64)),
+                oi_time_scales=(5 * DAY, 10 * DAY), n_train=60, box=(13.5625, 32.0625, 64, 64), open=True),
     # Ld 30 km near 38 N in the western North Atlantic (Chelton et al. 1998, J. Phys. Oceanogr. 28,
     # 433-460); Gulf Stream |u| up to ~1.5 m/s on 22 km cells: QG dt 30 min (Courant 0.12)
     "gulf": dict(BASE, Ld=3e4, qg_dt=1800.0, sw_dt=900.0, pad=6, steps_per_frame=12, oi_lengths=(7.5e4, 1.5e5),
-                 oi_time_scales=(3 * DAY, 7 * DAY), n_train=0, box=(295.125, 33.125, 40, 40), fourdvar_window_days=3.0),
+                 oi_time_scales=(3 * DAY, 7 * DAY), n_train=0, box=(295.125, 33.125, 40, 40), fourdvar_window_days=3.0,
+                 open=True),
 }
 QUICK = {"a": dict(n_train=5, oi_lengths=(6e4,), oi_time_scales=(2 * DAY,), steps_per_frame=6, window=2, horizon=2,
                    hidden=4, fourdvar_window_days=2.0),

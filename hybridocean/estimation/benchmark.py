@@ -27,13 +27,12 @@ estimators never see them; OI's parameters and the learned estimator's model sel
 (never the truth).
 
 OI tuning (:func:`tune_oi`): a small grid of ``(Lx = Ly, Lt, noise_std)`` candidates, each scored
-by its RMS misfit to the held-out observations at a few times; the best is kept.
+by its RMS misfit to the held-out observations at a few times; the best is kept (the selection
+and the misfit :func:`held_rmse` live in :mod:`.selection`, shared with the mission).
 """
 from __future__ import annotations
 
-import itertools
 import math
-import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -44,6 +43,7 @@ from physics._checks import check_choice
 from physics.grid import Grid
 from physics.lonlat import EARTH_RADIUS, OMEGA
 
+from .selection import held_rmse, select_oi
 from .twins_qg import box_grid, twin_attrs
 
 SCENARIOS = ("i", "ii", "iii", "iv")
@@ -122,21 +122,41 @@ def _gridded_points(truth: xr.Dataset, keep: np.ndarray, noise_m: float, rng: np
     return from_gridded(xr.Dataset({"ssh": ssh}), platform=platform, error_std=noise_m or None, mask=keep)
 
 
+def cell_superobs(obs, grid: Grid, times: np.ndarray, window: Optional[float] = None, platform: str = "superobs",
+                  factor: int = 1):
+    """Super-observations: ``obs`` averaged per cell of ``grid`` coarsened ``factor`` times
+    (``nx // factor`` by ``ny // factor`` cells of ``factor dx`` by ``factor dy``) and per time bin
+    centred on ``times`` (datetime64 ``(T,)``; full width ``window`` [s], default: each point to
+    the nearest time), ``y_c = mean_{i in c} y_i`` [m]
+    (:func:`~hybridocean.observations.to_gridded`), one observation ``platform`` per observed cell
+    at its centre and bin time (:func:`~hybridocean.observations.from_gridded`; ``error_std`` the
+    cell mean's, ``sqrt(sum sigma_i^2) / n``)."""
+    from hybridocean.observations import from_gridded, to_gridded
+
+    if isinstance(factor, bool) or not isinstance(factor, (int, np.integer)) or factor < 1:
+        raise ValueError(f"factor must be an integer >= 1 (cells per super-observation cell side), got {factor!r}")
+    if factor > 1:
+        if grid.nx // factor < 1 or grid.ny // factor < 1:
+            raise ValueError(f"factor: {factor} leaves no cell of the {grid.nx} x {grid.ny} grid")
+        grid = Grid(grid.nx // factor, grid.ny // factor, dx=grid.dx * factor, dy=grid.dy * factor,
+                    boundary=grid.boundary, f0=grid.f0, beta=grid.beta, y0=grid.y0)
+    return from_gridded(to_gridded(obs, grid, times, window=window), platform=platform)
+
+
 def superobs(obs, grid: Grid, start: np.datetime64, days: float, hours: float = 1.0, platforms=("swot_karin",)):
     """KaRIn super-observations: the points of ``platforms`` averaged per grid cell and ``hours``
-    time bin (:func:`~hybridocean.observations.to_gridded` / ``from_gridded``); other platforms
+    time bin (:func:`cell_superobs`, bins from ``start`` over ``days``); other platforms
     unchanged. The 2 km KaRIn pixels are denser than the grid, and a pass crosses the box in
     minutes, so hourly cell means keep what the grid holds (DUACS also reduces along-track data
     before its OI) and keep the dense OI affordable."""
-    from hybridocean.observations import Observations, from_gridded, to_gridded
+    from hybridocean.observations import Observations
 
     sel = np.isin(obs.platform, list(platforms))
     if hours <= 0 or not sel.any():
         return obs
     step = np.timedelta64(int(hours * 3600e9), "ns")
     centres = np.arange(start + step / 2, start + np.timedelta64(int(days * 86400e9), "ns") + step, step)
-    binned = from_gridded(to_gridded(obs.subset(sel), grid, centres, window=hours * 3600.0),
-                          platform="swot_karin_superobs")
+    binned = cell_superobs(obs.subset(sel), grid, centres, window=hours * 3600.0, platform="swot_karin_superobs")
     return Observations.concat([binned, obs.subset(~sel)]) if (~sel).any() else binned
 
 
@@ -189,62 +209,21 @@ def holdout_split(obs, fraction: float = HOLDOUT_FRACTION, seed: int = 0):
     return obs.subset(~held), obs.subset(held)
 
 
-def held_rmse(ds: xr.Dataset, held, grid: Grid, half_window_s: Optional[float] = None) -> float:
-    """RMS misfit [m] of an estimate's SSH maps to the held-out observations within
-    ``+-half_window_s`` of each map's time (default half the smallest spacing of the maps; all of
-    them for a single map), bilinear in space
-    (:class:`~hybridocean.observations.ObservationOperator` with that time tolerance)."""
-    import torch
-
-    from hybridocean.observations import ObservationOperator
-
-    name = ds.attrs.get("ssh_variable", "ssh")
-    times = np.asarray(ds["time"].values).astype("datetime64[ns]")
-    if half_window_s is None:
-        gaps = np.diff(times) / np.timedelta64(1, "s")
-        half_window_s = 0.5 * float(gaps.min()) if gaps.size else np.inf
-    res = []
-    for k, t in enumerate(times):
-        dt = np.abs((held.time - t) / np.timedelta64(1, "s"))
-        sel = dt <= half_window_s
-        if not sel.any():
-            continue
-        op = ObservationOperator(held.subset(sel), grid, times[k:k + 1], loc="center", allow_empty=True,
-                                 time_tolerance=float(dt[sel].max()))
-        if op.n_obs:
-            f = torch.as_tensor(np.nan_to_num(np.asarray(ds[name].values[k:k + 1], np.float64)))
-            res.append((op(f) - op.observed("ssh")).numpy())
-    return float(np.sqrt(np.mean(np.concatenate(res) ** 2))) if res else float("nan")
-
-
 def tune_oi(train, held, grid: Grid, times: np.ndarray, lengths: Sequence[float], time_scales: Sequence[float],
             noises: Sequence[float] = (0.01, 0.03), signal_std: float = 0.1,
             obs_window_s: Optional[float] = None) -> Tuple[Dict[str, Any], List[Dict[str, Any]]]:
-    """The OI parameters with the least held-out RMS misfit at ``times`` (module docstring).
+    """The OI parameters with the least held-out RMS misfit at ``times`` (module docstring):
+    :func:`~hybridocean.estimation.selection.select_oi` scored by
+    :func:`~hybridocean.estimation.selection.held_rmse` (each map against the held-out points of
+    its own frame), without the estimate.
 
     ``obs_window_s``: observations within ``|dt| < obs_window_s`` of an output time enter its
     analysis (default ``2 Lt``, the challenge's); dense gap scenarios set it to ~1 frame to keep
     the dense Cholesky small. Returns ``(best kwargs of OptimalInterpolation, every candidate)``."""
-    from .oi import OptimalInterpolation
-
-    table, best = [], None
-    for L, Lt, noise in itertools.product(lengths, time_scales, noises):
-        kw = dict(Lx=float(L), Ly=float(L), Lt=float(Lt), noise_std=float(noise), signal_std=float(signal_std),
-                  prior_mean=0.0, time_window=2.0 if obs_window_s is None else float(obs_window_s) / Lt)
-        t0 = time.perf_counter()
-        try:
-            ds = OptimalInterpolation(**kw).estimate(train, grid, times)
-        except ValueError as e:  # ill-conditioned or no observation: not a candidate
-            table.append({**kw, "error": str(e)})
-            continue
-        rec = {**kw, "held_rmse_m": held_rmse(ds, held, grid), "seconds": time.perf_counter() - t0}
-        table.append(rec)
-        if np.isfinite(rec["held_rmse_m"]) and (best is None or rec["held_rmse_m"] < best["held_rmse_m"]):
-            best = rec
-    if best is None:
-        raise ValueError("tune_oi: no OI candidate could be computed")
-    return {k: best[k] for k in ("Lx", "Ly", "Lt", "noise_std", "signal_std", "prior_mean", "time_window")}, table
+    best, table, _ = select_oi(train, held, grid, times, lengths, time_scales, noises=noises, signal_std=signal_std,
+                               obs_window_s=obs_window_s)
+    return best, table
 
 
 __all__ = ["SCENARIOS", "SCENARIO_TEXT", "lonlat_box_truth", "truth_grid", "remove_offset", "scenario_observations",
-           "holdout_split", "held_rmse", "tune_oi", "superobs"]
+           "holdout_split", "held_rmse", "tune_oi", "superobs", "cell_superobs"]

@@ -242,6 +242,13 @@ class Estimate:
 
         from .cli_models import build_physics, fourdvar_arguments, regional_fourdvar, uses_regional
         from .cli_train import DEFAULT_ITERATIONS, checkpoint_model, load_learned, train_learned
+        from .learned_io import read_metadata
+
+        def checkpoint_meta_g(path: str) -> float:  # g of the saved QG state map (9.81 before it was stored)
+            try:
+                return float(read_metadata(Path(path).expanduser())["args"].get("g", 9.81))
+            except (OSError, ValueError, KeyError, TypeError):
+                return 9.81  # an unreadable checkpoint is reported by load_learned below
         from .output import _as_times
         from hybridocean.observations.core import seconds_since
 
@@ -252,10 +259,14 @@ class Estimate:
         learned = None
         if args.method in LEARNED_METHODS:
             kind = args.model or ("qg1.5" if args.checkpoint is None else checkpoint_model(args.checkpoint))
-            if abs(mi["g"] - 9.81) > 1e-12 and kind == "qg1.5":
-                # LearnedEstimator's QG state map uses psi = 9.81 eta / f0 (it takes no g yet)
-                raise UserError(f"--g {mi['g']:g}: the learned estimator's QG state uses g = 9.81 m/s^2; "
-                                "give --g 9.81 (or --model sw, whose model takes g)")
+            if kind == "qg1.5":
+                # the QG state map's psi = g eta / f0 uses the estimator's own g (LearnedEstimator(g=...)):
+                # a checkpoint's stored g must be --g; training here builds it with g = 9.81 (cli_train)
+                g_used = (checkpoint_meta_g(args.checkpoint) if args.checkpoint is not None else 9.81)
+                if abs(mi["g"] - g_used) > 1e-12 * g_used:
+                    raise UserError(f"--g {mi['g']:g}: the learned estimator's QG state uses g = {g_used:g} m/s^2 "
+                                    f"({'the checkpoint' if args.checkpoint else 'training from the command line'}); "
+                                    f"give --g {g_used:g} (or --model sw, whose model takes g)")
             if args.checkpoint is not None:
                 learned, got = load_learned(args.checkpoint, mi["model_grid"], mi["times"], args.model,
                                             {"H": args.H, "Ld": args.Ld}, mi["g"])

@@ -12,7 +12,9 @@ three channels on the grid ``(ny, nx)``:
 * ``m_k * (t_e - t_k) / L`` -- the observation's age at the window end over the window length
   ``L = W dt`` (dimensionless, in [0, 1)).
 
-so ``3 W`` channels. Output: ``C`` state channels (e.g. SSH for the 1.5-layer QG state map).
+so ``3 W`` channels; with a first-guess estimator (:mod:`.learned_first_guess`) one more, last:
+its SSH map at the state time over ``s``. Output: ``C`` state channels (e.g. SSH for the 1.5-layer
+QG state map).
 """
 from __future__ import annotations
 
@@ -117,6 +119,11 @@ class WindowEncoder(nn.Module):
             its maps and confidences are added to the ConvResNet's input, and channel 0 (SSH)
             is ``e_1 + `` the network's output, whose last layer starts at zero (the encoder
             starts as the first guess ``e_1`` of the first length and learns its correction).
+        first_guess: the input has one more channel, last: an external first guess ``eta_0 / s``
+            of the SSH at the state time (:mod:`.learned_first_guess`, e.g. OI); channel 0 is then
+            ``eta_0 / s + `` the network's output (zero-initialised last layer, as above): the
+            untrained encoder returns the first guess exactly. It takes precedence over ``e_1``
+            as the base (the normalised convolution's maps stay inputs).
     """
 
     def __init__(
@@ -129,21 +136,24 @@ class WindowEncoder(nn.Module):
         activation: str = "tanh",
         dilations=None,
         prior_sigmas=None,
+        first_guess: bool = False,
     ) -> None:
         super().__init__()
         if not isinstance(window, int) or window < 1:
             raise ValueError(f"window must be an int >= 1 (frames), got {window!r}")
         if not isinstance(out_channels, int) or out_channels < 1:
             raise ValueError(f"out_channels must be an int >= 1, got {out_channels!r}")
-        self.window = window
-        self.in_channels = FEATURES_PER_FRAME * window
+        if not isinstance(first_guess, bool):
+            raise TypeError(f"first_guess must be a bool, got {type(first_guess).__name__}")
+        self.window, self.first_guess = window, first_guess
+        self.in_channels = FEATURES_PER_FRAME * window + int(first_guess)
         self.out_channels = out_channels
         self.prior = None if prior_sigmas is None else NormalizedConvolution(prior_sigmas, boundary)
         width = self.in_channels + (0 if self.prior is None else 2 * len(self.prior.sigmas))
         self.body = ConvResNet(width, hidden=hidden, layers=layers, boundary=boundary, activation=activation,
                                dilations=dilations)
         self.head = nn.Conv2d(width, out_channels, kernel_size=1)
-        if self.prior is not None:  # start exactly at the first guess: the network learns the correction
+        if self.prior is not None or first_guess:  # start exactly at the first guess: the network learns the correction
             with torch.no_grad():
                 self.head.weight.zero_()
                 self.head.bias.zero_()
@@ -152,12 +162,16 @@ class WindowEncoder(nn.Module):
         """``(N, 3 W, ny, nx) -> (N, C, ny, nx)``."""
         if features.dim() != 4 or features.shape[1] != self.in_channels:
             raise ValueError(f"features must be (N, {self.in_channels}, ny, nx), got {tuple(features.shape)}")
-        if self.prior is None:
+        if self.prior is None and not self.first_guess:
             return self.head(self.body(features))
-        p = self.prior(features)
-        x = torch.cat([features, p], dim=1)
+        x, base = features, None
+        if self.prior is not None:
+            p = self.prior(features[:, :FEATURES_PER_FRAME * self.window])
+            x, base = torch.cat([features, p], dim=1), p[:, :1]
+        if self.first_guess:
+            base = features[:, -1:]
         out = self.head(self.body(x))
-        return torch.cat([out[:, :1] + p[:, :1], out[:, 1:]], dim=1)
+        return torch.cat([out[:, :1] + base, out[:, 1:]], dim=1)
 
 
 __all__ = ["WindowEncoder", "NormalizedConvolution", "window_features", "FEATURES_PER_FRAME"]

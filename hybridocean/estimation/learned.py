@@ -8,6 +8,9 @@ ICLR 2021):
   (values, mask, observation age) to the state ``X`` at the window's end -- or ``lookahead``
   frames before it (a two-sided window, as OI's and 4D-Var's); optionally from a normalised-
   convolution first guess that the network corrects (``prior_sigmas``), with dilated blocks;
+  optionally (``first_guess``, e.g. the tuned OI) from another estimator's SSH map, computed
+  from the observations the encoder reads, as input and base of the encoded SSH: the network
+  learns a dynamically consistent correction of it (:mod:`.learned_first_guess`);
 * the dynamics ``dX/dt = F_p(X; theta_p) + F_a(X; theta_a)`` (:class:`~hybridocean.hybrid.HybridModel`:
   ``F_p`` a library model -- 1.5-layer :class:`~physics.qg.QG`, shallow water -- or ``None``, the
   paper's purely neural dynamics; ``F_a`` a :class:`~hybridocean.networks.ConvResNet`, zero at the
@@ -35,8 +38,10 @@ Persistence: :meth:`LearnedEstimator.save` / :meth:`LearnedEstimator.load` /
 """
 from __future__ import annotations
 
+import math
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -44,7 +49,6 @@ import xarray as xr
 from torch import nn
 
 from hybridocean.hybrid import HybridModel
-from hybridocean.networks import ConvResNet
 from hybridocean.observations import Observations, to_gridded
 from hybridocean.training import AphynityConfig, AphynityTrainer, History, IntegratorConfig
 from physics.grid import Grid
@@ -54,10 +58,11 @@ from physics.qg import QG
 from .base import EstimationInputs, Estimator, estimate_dataset, prepare_inputs
 from .encoder import WindowEncoder
 from .fourdvar_models import faces_to_centres
+from .learned_first_guess import MapsLike, check_first_guess, first_guess_frames
 from .learned_io import load_estimator, read_metadata, save_estimator
-from .learned_report import dynamics_report
-from .obs_training import (BalancedStateMap, DirectStateMap, ObservationTask, QGStateMap, ScaledField, build_windows,
-                           frame_spacing, gridded_frames, gridded_view)
+from .learned_report import observation_misfit, report_over
+from .obs_training import (ObservationTask, augmentation_field, build_windows, ensemble_mean, frame_spacing,
+                           gridded_frames, gridded_view, state_map_for)
 
 ObsLike = Union[Observations, xr.Dataset]
 
@@ -96,6 +101,12 @@ class LearnedEstimator(Estimator):
         ensemble: ``M`` states averaged per output time (:meth:`encode`; 1: the encoder's alone).
         prior_sigmas: lengths [cells] of the encoder's normalised-convolution first guess
             (:class:`~.encoder.NormalizedConvolution`; ``None``: none, the paper's encoder).
+        g: gravity [m/s^2] of the QG state map ``psi = g eta / f0`` (:class:`~.obs_training.QGStateMap`).
+        first_guess: an :class:`~.base.Estimator` (typically the tuned
+            :class:`~.oi.OptimalInterpolation`) whose SSH map at the state time, from the encoder's
+            observations only, is an encoder input and the base of its SSH (untrained: the first
+            guess exactly; :mod:`.learned_first_guess`). ``None``: none. Time spent computing its
+            maps: :attr:`first_guess_seconds` (per call site).
     """
 
     method = "learned"
@@ -118,6 +129,8 @@ class LearnedEstimator(Estimator):
         dilations: Optional[Sequence[int]] = None,
         ensemble: int = 1,
         prior_sigmas: Optional[Sequence[float]] = (1.5, 3.0),
+        g: float = 9.81,
+        first_guess: Optional[Estimator] = None,
     ) -> None:
         lookahead = window // 2 if lookahead is None and isinstance(window, int) else lookahead
         for name, v, lo in (("window", window, 1), ("horizon", horizon, 1), ("seed", seed, 0),
@@ -130,6 +143,12 @@ class LearnedEstimator(Estimator):
             dilations = [int(d) for d in dilations]
         self.lookahead, self.dilations, self.ensemble = lookahead, dilations, ensemble
         self.prior_sigmas = None if prior_sigmas is None else [float(x) for x in prior_sigmas]
+        if isinstance(g, bool) or not isinstance(g, (int, float)) or not math.isfinite(g) or not g > 0:
+            raise ValueError(f"g must be a finite gravity > 0 [m/s^2], got {g!r}")
+        self.g, self.first_guess = float(g), check_first_guess(first_guess)
+        #: seconds spent computing first-guess maps, per argument name (the last call of each)
+        self.first_guess_seconds: Dict[str, float] = {}
+        self._maps_override: Optional[MapsLike] = None
         if physics is not None and not isinstance(physics, nn.Module):
             raise TypeError(f"physics must be an nn.Module or None, got {type(physics).__name__}")
         if physics is None and not augment:
@@ -141,22 +160,10 @@ class LearnedEstimator(Estimator):
                                               hidden=hidden, layers=layers, hidden_weight=float(hidden_weight),
                                               hidden_scale=float(hidden_scale), seed=seed, balance=bool(balance),
                                               lookahead=lookahead, dilations=dilations, ensemble=ensemble,
-                                              prior_sigmas=self.prior_sigmas)
+                                              prior_sigmas=self.prior_sigmas, g=self.g)
         #: the caller's metadata of a loaded estimator (:meth:`load`)
         self.metadata: Dict[str, Any] = {}
-        if isinstance(physics, QG):
-            self.state_map = QGStateMap(physics, g=self.g)
-            self.state_channels = physics.nlayers
-        else:
-            n = channels if physics is None else len(getattr(physics, "CHANNELS", ()))
-            if n < 1:
-                raise ValueError("physics must define CHANNELS (SSH first) when it is not a QG model")
-            sw = tuple(getattr(physics, "CHANNELS", ()))[:3] == ("eta", "u", "v") and hasattr(physics, "grid")
-            if balance and sw and n == 3:
-                self.state_map = BalancedStateMap(physics, hidden_scale)
-            else:
-                self.state_map = DirectStateMap(n, hidden_scale)
-            self.state_channels = n
+        self.state_map, self.state_channels = state_map_for(physics, channels, balance, hidden_scale, self.g)
         # the state's own velocities: shallow water's (eta, u, v) and the QG streamfunction's
         self.state_velocities = isinstance(physics, QG) or tuple(getattr(physics, "CHANNELS", ()))[:3] == ("eta", "u", "v")
         self.velocity_kind = "total" if self.state_velocities and not isinstance(physics, QG) else "geostrophic"
@@ -171,18 +178,10 @@ class LearnedEstimator(Estimator):
     def _build(self, grid: Grid, dt: float, scale: float) -> None:
         torch.manual_seed(self.seed)
         self.encoder = WindowEncoder(self.window, self.state_map.channels, self.hidden, self.layers, grid.boundary,
-                                     dilations=self.dilations, prior_sigmas=self.prior_sigmas)
-        net = None
-        if self.augment:
-            # scale of each state channel: that of a unit field of wavelength 8 cells (eddy scale)
-            j, i = torch.meshgrid(torch.arange(grid.ny), torch.arange(grid.nx), indexing="ij")
-            z = (torch.sin(2 * torch.pi * i / 8) * torch.sin(2 * torch.pi * j / 8)).to(torch.float64)
-            z = z.expand(1, self.state_map.channels, grid.ny, grid.nx)
-            with torch.no_grad():
-                x = self.state_map.to_state(z, scale)
-            a = x.pow(2).mean(dim=(0, 2, 3)).sqrt().clamp(min=torch.finfo(torch.float64).tiny)
-            cnn = ConvResNet(self.state_channels, self.hidden, self.layers, grid.boundary, zero_output=True)
-            net = ScaledField(cnn, a, dt)
+                                     dilations=self.dilations, prior_sigmas=self.prior_sigmas,
+                                     first_guess=self.first_guess is not None)
+        net = augmentation_field(self.state_map, self.state_channels, self.hidden, self.layers, grid, dt, scale) \
+            if self.augment else None
         self.model = HybridModel(self.physics, net)
 
     # ------------------------------------------------------------------ training
@@ -196,6 +195,8 @@ class LearnedEstimator(Estimator):
         config: Optional[AphynityConfig] = None,
         resume: Optional[Union[str, Path]] = None,
         callback: Optional[Callable[[int, dict], None]] = None,
+        first_guess_maps: Optional[MapsLike] = None,
+        val_first_guess_maps: Optional[MapsLike] = None,
     ) -> "LearnedEstimator":
         """Train encoder and dynamics on ``obs_train`` binned on ``times`` (regular, spacing ``dt``).
 
@@ -209,6 +210,10 @@ class LearnedEstimator(Estimator):
                 without physics: the purely neural dynamics has no ``F_p`` to defer to).
             resume: a checkpoint to continue from (exact resume).
             callback: ``callback(iteration, record)`` after every outer iteration (the trainer's).
+            first_guess_maps: precomputed first-guess SSH ``(time, y, x)`` [m] of ``obs_train``
+                on ``times`` (default: computed by ``first_guess`` from ``obs_train``); also the
+                first guess of the held-out-platform validation (encoded from ``obs_train``).
+            val_first_guess_maps: likewise for the held-out days, from ``val_obs`` on ``val_times``.
         Returns ``self``; the trainer's history is :attr:`history`.
         """
         train, grid, t = gridded_view(obs_train, grid, times, "obs_train")
@@ -225,20 +230,29 @@ class LearnedEstimator(Estimator):
             raise TypeError(f"config must be an AphynityConfig, got {type(config).__name__}")
         self.scale, self.dt, self.grid = scale, dt, grid
         self._build(grid, dt, scale)
-        data = build_windows(train, train, self.window, self.horizon, dt, scale, lookahead=self.lookahead)
+        fg = first_guess_frames(self.first_guess, first_guess_maps, obs_train, grid, t, "first_guess_maps",
+                                self.first_guess_seconds)
+        data = build_windows(train, train, self.window, self.horizon, dt, scale, lookahead=self.lookahead,
+                             first_guess=fg)
         self._train_windows = data
+        if val_first_guess_maps is not None and (val_obs is None or val_times is None):
+            raise ValueError("val_first_guess_maps: only with held-out days (val_obs and val_times)")
         val = None
         if val_obs is not None:
             if val_times is None:
                 held, _, _ = gridded_view(val_obs, grid, t, "val_obs")
-                val = build_windows(train, held, self.window, self.horizon, dt, scale, lookahead=self.lookahead)
+                val = build_windows(train, held, self.window, self.horizon, dt, scale, lookahead=self.lookahead,
+                                    first_guess=fg)  # encoded from the training observations
             else:
                 held, _, tv = gridded_view(val_obs, grid, val_times, "val_obs")
                 if np.intersect1d(tv, t).size:
                     raise ValueError("val_times must not overlap the training times (held-out days)")
                 if abs(frame_spacing(tv, "val_times") - dt) > 1e-6 * dt:
                     raise ValueError("val_times must have the spacing of times")
-                val = build_windows(held, held, self.window, self.horizon, dt, scale, lookahead=self.lookahead)
+                fv = first_guess_frames(self.first_guess, val_first_guess_maps, val_obs, grid, tv,
+                                        "val_first_guess_maps", self.first_guess_seconds)
+                val = build_windows(held, held, self.window, self.horizon, dt, scale, lookahead=self.lookahead,
+                                    first_guess=fv)
         self.trainer = AphynityTrainer(self.model, config, task=self._task())
         self.trainer.fit(data, val, resume=resume, callback=callback)
         return self
@@ -264,12 +278,14 @@ class LearnedEstimator(Estimator):
         return save_estimator(self, path, metadata)
 
     @classmethod
-    def load(cls, path: Union[str, Path], physics: Optional[nn.Module] = None) -> "LearnedEstimator":
+    def load(cls, path: Union[str, Path], physics: Optional[nn.Module] = None,
+             first_guess: Optional[Estimator] = None) -> "LearnedEstimator":
         """The estimator saved at ``path``, on ``physics`` (rebuilt by the caller: same class,
         channels, grid and fixed parameters, see :meth:`read_metadata`; ``None`` for the neural
-        dynamics). Estimates bit-identically to the saved one. ``ValueError`` naming ``path`` or
-        ``physics`` (:func:`~.learned_io.load_estimator`)."""
-        return load_estimator(cls, path, physics)
+        dynamics). ``first_guess``: default rebuilt from the file (class and arguments stored).
+        Estimates bit-identically to the saved one. ``ValueError`` naming ``path``, ``physics``
+        or ``first_guess`` (:func:`~.learned_io.load_estimator`)."""
+        return load_estimator(cls, path, physics, first_guess)
 
     @staticmethod
     def read_metadata(path: Union[str, Path]) -> Dict[str, Any]:
@@ -278,31 +294,19 @@ class LearnedEstimator(Estimator):
         ``args``, ``history_summary``, the caller's ``metadata``."""
         return read_metadata(path)
 
-    def misfit(self, obs: ObsLike, times: Any = None, inputs: Optional[ObsLike] = None) -> float:
+    def misfit(self, obs: ObsLike, times: Any = None, inputs: Optional[ObsLike] = None,
+               first_guess_maps: Optional[MapsLike] = None) -> float:
         """Masked dimensionless misfit ``sum m (H(X) - y)^2 / (s^2 sum m)`` of ``obs`` over the
-        forecast windows, encoded from ``inputs`` (default ``obs`` itself) on the same frames."""
-        self._require_fit()
-        target, _, t = gridded_view(obs, self.grid, times, "obs")
-        src = target if inputs is None else gridded_view(inputs, self.grid, t, "inputs")[0]
-        data = build_windows(src, target, self.window, self.horizon, frame_spacing(t, "times"), self.scale,
-                             lookahead=self.lookahead)
-        return self.trainer.task.validation_loss(self.trainer, self.trainer.task.prepare(self.trainer, data, "obs"))
+        forecast windows, encoded from ``inputs`` (default ``obs`` itself) on the same frames
+        (first guess: of ``inputs``, or ``first_guess_maps``; :func:`~.learned_report.observation_misfit`)."""
+        return observation_misfit(self, obs, times, inputs, first_guess_maps)
 
-    def dynamics_report(self, obs: Optional[ObsLike] = None, times: Any = None) -> Dict[str, Any]:
+    def dynamics_report(self, obs: Optional[ObsLike] = None, times: Any = None,
+                        first_guess_maps: Optional[MapsLike] = None) -> Dict[str, Any]:
         """``|F_a|`` vs ``|F_p|`` (RMS per state channel over the forecast states) and the learned
         physical parameters (:func:`~.learned_report.dynamics_report`), over the windows of
         ``obs`` (default: the training observations of :meth:`fit`; required after :meth:`load`)."""
-        self._require_fit()
-        if obs is None:
-            if self._train_windows is None:
-                raise ValueError("obs: required (this estimator was loaded, its training data is not kept)")
-            data = self._train_windows
-        else:
-            view, _, t = gridded_view(obs, self.grid, times, "obs")
-            if abs(frame_spacing(t, "times") - self.dt) > 1e-6 * self.dt:
-                raise ValueError(f"times must be spaced by the training dt = {self.dt} s")
-            data = build_windows(view, view, self.window, self.horizon, self.dt, self.scale, lookahead=self.lookahead)
-        return dynamics_report(self, data)
+        return report_over(self, obs, times, first_guess_maps)
 
     # ------------------------------------------------------------------ estimation
     def time_margin(self) -> float:
@@ -316,19 +320,33 @@ class LearnedEstimator(Estimator):
              "window": self.window, "horizon": self.horizon, "augment": self.augment,
              "hidden_weight": self.hidden_weight, "seed": self.seed, "balance": self.init_args["balance"],
              "lookahead": self.lookahead, "dilations": self.dilations, "ensemble": self.ensemble,
-             "prior_sigmas": self.prior_sigmas,
+             "prior_sigmas": self.prior_sigmas, "g": self.g,
+             "first_guess": "none" if self.first_guess is None else type(self.first_guess).__name__,
              "state_map": type(self.state_map).__name__}
         if self.dt is not None:
             p.update(dt_s=self.dt, ssh_scale_m=self.scale)
         return p
 
+    @contextmanager
+    def using_first_guess_maps(self, maps: Optional[MapsLike]) -> Iterator["LearnedEstimator"]:
+        """Within the block, :meth:`encode` (so :meth:`map_ssh`, :meth:`estimate`, and callers such
+        as :class:`~.learned_fourdvar.LearnedFourDVar`) reads its first guess from the precomputed
+        ``maps`` (``(time, y, x)`` [m], every output time among theirs) instead of computing it."""
+        previous, self._maps_override = self._maps_override, maps
+        try:
+            yield self
+        finally:
+            self._maps_override = previous
+
     @torch.no_grad()
-    def encode(self, inputs: EstimationInputs) -> torch.Tensor:
+    def encode(self, inputs: EstimationInputs, first_guess_maps: Optional[MapsLike] = None) -> torch.Tensor:
         """The estimated states ``(T, C, ny, nx)`` (state units, the trainer's dtype): at each
         output time ``t_k``, the encoder's state ``X_k`` of its window (``W`` frames, ``lookahead``
         of them after ``t_k``); with ``ensemble = M > 1``, the mean of ``X_k`` and the forecasts
         ``Phi_{j dt}(X_{k-j})``, ``j = 1 .. M-1`` (those with ``k - j >= 0``), by the trained
-        dynamics -- the states the training loss made consistent with the later observations."""
+        dynamics -- the states the training loss made consistent with the later observations.
+        First guess: ``first_guess_maps`` (or :meth:`using_first_guess_maps`'), else computed
+        from ``inputs.obs``."""
         self._require_fit()
         if inputs.times.size == 1:
             raise ValueError("times: the learned estimator needs at least 2 output times (spaced by dt)")
@@ -336,21 +354,15 @@ class LearnedEstimator(Estimator):
             raise ValueError(f"times must be spaced by the training dt = {self.dt} s")
         self.grid.check_compatible(inputs.grid, "grid")
         g = to_gridded(inputs.obs, inputs.grid, inputs.times)
+        maps = self._maps_override if first_guess_maps is None else first_guess_maps
+        fg = first_guess_frames(self.first_guess, maps, inputs.obs, inputs.grid, inputs.times, "first_guess_maps",
+                                self.first_guess_seconds)
         data = build_windows(g, g, self.window, 1, self.dt, self.scale, ends=np.arange(inputs.times.size),
-                             lookahead=self.lookahead)
+                             lookahead=self.lookahead, first_guess=fg)
         tr = self.trainer
         z = self.encoder(data.features.to(device=tr.device, dtype=tr.dtype))
         x = self.state_map.to_state(z, self.scale)
-        M = min(self.ensemble, x.shape[0])
-        if M == 1:
-            return x
-        t = self.dt * torch.arange(M, dtype=tr.dtype, device=tr.device)
-        fc = torch.cat([tr.forecast(x[i:i + 16], t, grad=False) for i in range(0, x.shape[0], 16)])  # (T, M, C, ...)
-        out, count = torch.zeros_like(x), torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
-        for j in range(M):
-            out[j:] += fc[: x.shape[0] - j, j]
-            count[j:] += 1
-        return out / count.view(-1, 1, 1, 1)
+        return ensemble_mean(tr, x, self.dt, self.ensemble)
 
     @torch.no_grad()  # a learnable physical parameter (e.g. Ld in the QG state map) must not leak a graph
     def map_ssh(self, inputs: EstimationInputs) -> torch.Tensor:
@@ -375,17 +387,19 @@ class LearnedEstimator(Estimator):
         return faces_to_centres(u, v, self.grid) if at == "center" else (u, v)
 
     def estimate(self, obs: Any, grid: Optional[Grid] = None, times: Any = None, *, staggered: bool = False,
-                 variable: Optional[str] = None) -> xr.Dataset:
+                 variable: Optional[str] = None, first_guess_maps: Optional[MapsLike] = None) -> xr.Dataset:
         """SSH and currents (:meth:`Estimator.estimate`): the currents are the encoded state's own
         velocities (:meth:`state_currents`; ``velocity_kind`` ``"total"`` for shallow water,
         ``"geostrophic"`` for QG) -- with the neural-only dynamics (latent hidden channels), the
-        geostrophic currents of the encoded SSH."""
+        geostrophic currents of the encoded SSH. ``first_guess_maps``: precomputed first-guess SSH
+        ``(time, y, x)`` [m] (default computed from ``obs``; :meth:`encode`)."""
         if not self.state_velocities:
-            return super().estimate(obs, grid, times, staggered=staggered, variable=variable)
+            with self.using_first_guess_maps(self._maps_override if first_guess_maps is None else first_guess_maps):
+                return super().estimate(obs, grid, times, staggered=staggered, variable=variable)
         if not isinstance(staggered, bool):
             raise TypeError(f"staggered must be a bool, got {type(staggered).__name__}")
         inputs = prepare_inputs(obs, grid, times, time_margin_s=self.time_margin(), variable=variable)
-        states = self.encode(inputs)
+        states = self.encode(inputs, first_guess_maps)
         ssh = self.state_map.observe(states).to(torch.float64).cpu()
         u, v = self.state_currents(states, "center")
         u_c, v_c = self.state_currents(states, "uv") if staggered else (None, None)

@@ -11,8 +11,10 @@ estimate again, bit for bit, without its training data:
   :class:`~physics.grid.Grid`, lon/lat included) and ``grid_attrs``
   (:func:`hybridocean.io.grid_attrs`), ``dt_s`` [s] (frame spacing), ``ssh_scale_m`` [m]
   (the SSH scale ``s``), the trainer's :class:`~hybridocean.training.AphynityConfig` (dict) and multiplier ``lambda``, the
-  training :class:`~hybridocean.training.History` (dict) and its summary, and the caller's
-  ``metadata`` (JSON-like values);
+  training :class:`~hybridocean.training.History` (dict) and its summary, ``first_guess`` (the
+  first-guess estimator's class, module and constructor arguments,
+  :func:`~.learned_first_guess.first_guess_spec`, or ``None``), and the caller's ``metadata``
+  (JSON-like values);
 * ``encoder`` and ``model`` state dicts (``model``: the :class:`~hybridocean.hybrid.HybridModel`,
   i.e. ``F_a`` and the physics model's learned parameters).
 
@@ -36,6 +38,8 @@ from hybridocean.training import AphynityConfig, AphynityTrainer, History
 from hybridocean.training.checkpoint import save_checkpoint
 from physics.grid import Grid
 from physics.parameters import PhysicalParameter, parameter_values
+
+from .learned_first_guess import check_first_guess, first_guess_spec, rebuild_first_guess
 
 PathLike = Union[str, os.PathLike]
 
@@ -128,6 +132,7 @@ def save_estimator(est, path: PathLike, metadata: Optional[Dict[str, Any]] = Non
         "lambda": float(tr.lam),
         "history": _plain(tr.history.to_dict(), "history"),
         "history_summary": _plain(history_summary(tr.history), "history"),
+        "first_guess": _plain(first_guess_spec(est.first_guess), "first_guess"),
         "metadata": _plain(dict(metadata or {}), "metadata"),
     }
     state = {"format": FORMAT, "version": VERSION, "meta": meta,
@@ -191,8 +196,26 @@ def _check_physics(meta: dict, physics: Optional[nn.Module]) -> None:
                 raise ValueError(f"physics: grid.{k} = {a} differs from the trained grid's {b}")
 
 
-def load_estimator(cls, path: PathLike, physics: Optional[nn.Module] = None):
-    """A ``cls`` (LearnedEstimator) rebuilt from ``path`` on the given ``physics`` model.
+def _first_guess(meta: dict, given: Any):
+    """The first-guess estimator of a loaded file: ``given`` (checked against the stored class)
+    or rebuilt from the stored spec; ``None`` for a file without one."""
+    spec = meta.get("first_guess")
+    check_first_guess(given)
+    if spec is None:
+        if given is not None:
+            raise ValueError(f"first_guess: the estimator was trained without a first guess; got a {type(given).__name__}")
+        return None
+    if given is None:
+        return rebuild_first_guess(spec)
+    if type(given).__name__ != spec["class"]:
+        raise ValueError(f"first_guess must be a {spec['class']} (the trained one), got {type(given).__name__}")
+    return given
+
+
+def load_estimator(cls, path: PathLike, physics: Optional[nn.Module] = None, first_guess: Any = None):
+    """A ``cls`` (LearnedEstimator) rebuilt from ``path`` on the given ``physics`` model, with
+    ``first_guess`` (default: the stored first-guess estimator rebuilt; ``ValueError`` naming
+    ``first_guess`` for another class or one that cannot be rebuilt).
 
     The physics model's learned parameters are restored from the file (they overwrite the ones
     ``physics`` was built with). ``ValueError`` naming ``path`` for a file that is not a saved
@@ -210,7 +233,7 @@ def load_estimator(cls, path: PathLike, physics: Optional[nn.Module] = None):
             if a.shape != b.shape or not np.allclose(a, b, rtol=1e-6, atol=0.0):
                 raise ValueError(f"physics: its fixed parameter {k} = {got.get(k)} differs from the trained "
                                  f"model's {want[k]} (read_metadata(path)['physics']['parameters'])")
-    est = cls(physics, **meta["args"])
+    est = cls(physics, first_guess=_first_guess(meta, first_guess), **meta["args"])
     grid = grid_from_dict(meta["grid"])
     est.grid, est.dt, est.scale = grid, float(meta["dt_s"]), float(meta["ssh_scale_m"])
     est._build(grid, est.dt, est.scale)

@@ -12,13 +12,13 @@ in the state's units per second (QG: PV [1/s^2]; shallow water: eta [m/s], u, v 
 """
 from __future__ import annotations
 
-from typing import Any, Dict
-
 import math
+from typing import Any, Dict
 
 import torch
 
-from .obs_training import ObservationWindows
+from .learned_first_guess import first_guess_frames
+from .obs_training import ObservationWindows, build_windows, frame_spacing, gridded_view
 
 
 @torch.no_grad()
@@ -64,4 +64,37 @@ def dynamics_report(est, data: ObservationWindows) -> Dict[str, Any]:
             "fa_norm2_last": h.fa_norm2[-1] if h.fa_norm2 else None, "best_val_mse": h.best_val_mse}
 
 
-__all__ = ["dynamics_report"]
+def observation_misfit(est, obs, times=None, inputs=None, first_guess_maps=None) -> float:
+    """Masked dimensionless misfit ``sum m (H(X) - y)^2 / (s^2 sum m)`` of ``obs`` over the
+    forecast windows of the trained ``est``, encoded from ``inputs`` (default ``obs``) on the same
+    frames; the first guess (if any) from ``inputs`` or the precomputed ``first_guess_maps``."""
+    est._require_fit()
+    target, _, t = gridded_view(obs, est.grid, times, "obs")
+    src = target if inputs is None else gridded_view(inputs, est.grid, t, "inputs")[0]
+    fg = first_guess_frames(est.first_guess, first_guess_maps, obs if inputs is None else inputs, est.grid, t,
+                            "first_guess_maps", est.first_guess_seconds)
+    data = build_windows(src, target, est.window, est.horizon, frame_spacing(t, "times"), est.scale,
+                         lookahead=est.lookahead, first_guess=fg)
+    tr = est.trainer
+    return tr.task.validation_loss(tr, tr.task.prepare(tr, data, "obs"))
+
+
+def report_over(est, obs=None, times=None, first_guess_maps=None) -> Dict[str, Any]:
+    """:func:`dynamics_report` of ``est`` over the windows of ``obs`` on ``times`` (default: the
+    training windows of its ``fit``; ``ValueError`` after a load, which keeps none)."""
+    est._require_fit()
+    if obs is None:
+        if est._train_windows is None:
+            raise ValueError("obs: required (this estimator was loaded, its training data is not kept)")
+        return dynamics_report(est, est._train_windows)
+    view, _, t = gridded_view(obs, est.grid, times, "obs")
+    if abs(frame_spacing(t, "times") - est.dt) > 1e-6 * est.dt:
+        raise ValueError(f"times must be spaced by the training dt = {est.dt} s")
+    fg = first_guess_frames(est.first_guess, first_guess_maps, obs, est.grid, t, "first_guess_maps",
+                            est.first_guess_seconds)
+    data = build_windows(view, view, est.window, est.horizon, est.dt, est.scale, lookahead=est.lookahead,
+                         first_guess=fg)
+    return dynamics_report(est, data)
+
+
+__all__ = ["dynamics_report", "observation_misfit", "report_over"]

@@ -40,6 +40,7 @@ import torch
 import xarray as xr
 from torch import nn
 
+from hybridocean.networks import ConvResNet
 from hybridocean.observations import Observations, grid_from_dataset, gridded_to_tensor, to_gridded
 from hybridocean.observations.core import seconds_since
 from hybridocean.training.objective import augmentation_norm2
@@ -69,6 +70,21 @@ class ScaledField(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         a = self.scale.to(x)
         return (a / self.time_scale) * self.net(x / a)
+
+
+def augmentation_field(state_map, state_channels: int, hidden: int, layers: int, grid, dt: float,
+                       scale: float) -> "ScaledField":
+    """``F_a`` of the learned estimator: a zero-output :class:`~hybridocean.networks.ConvResNet`
+    (``hidden`` wide, ``layers`` blocks) in a :class:`ScaledField` of time scale ``dt`` [s],
+    whose per-channel scales ``a`` are the RMS of the state of a unit SSH field of wavelength 8
+    cells (eddy scale) ``sin(2 pi i / 8) sin(2 pi j / 8)`` through ``state_map`` (SSH scale ``s``)."""
+    j, i = torch.meshgrid(torch.arange(grid.ny), torch.arange(grid.nx), indexing="ij")
+    z = (torch.sin(2 * torch.pi * i / 8) * torch.sin(2 * torch.pi * j / 8)).to(torch.float64)
+    z = z.expand(1, state_map.channels, grid.ny, grid.nx)
+    with torch.no_grad():
+        x = state_map.to_state(z, scale)
+    a = x.pow(2).mean(dim=(0, 2, 3)).sqrt().clamp(min=torch.finfo(torch.float64).tiny)
+    return ScaledField(ConvResNet(state_channels, hidden, layers, grid.boundary, zero_output=True), a, dt)
 
 
 class QGStateMap:
@@ -157,6 +173,37 @@ class BalancedStateMap(DirectStateMap):
         return torch.stack([eta, u, v], dim=1)
 
 
+def state_map_for(physics, channels: int, balance: bool, hidden_scale: float, g: float) -> tuple:
+    """``(state map, state channels)`` of the learned estimator's ``physics``: a QG model's
+    :class:`QGStateMap` (gravity ``g`` [m/s^2]; its ``nlayers`` channels); shallow water
+    ``(eta, u, v)`` with ``balance``: :class:`BalancedStateMap`; otherwise a :class:`DirectStateMap`
+    of the model's ``CHANNELS`` (``channels`` for ``physics=None``)."""
+    if isinstance(physics, QG):
+        return QGStateMap(physics, g=g), physics.nlayers
+    n = channels if physics is None else len(getattr(physics, "CHANNELS", ()))
+    if n < 1:
+        raise ValueError("physics must define CHANNELS (SSH first) when it is not a QG model")
+    sw = tuple(getattr(physics, "CHANNELS", ()))[:3] == ("eta", "u", "v") and hasattr(physics, "grid")
+    return (BalancedStateMap(physics, hidden_scale) if balance and sw and n == 3 else DirectStateMap(n, hidden_scale)), n
+
+
+@torch.no_grad()
+def ensemble_mean(trainer, x: torch.Tensor, dt: float, members: int) -> torch.Tensor:
+    """``(T, C, ny, nx)``: at each output time ``k`` the mean of the state ``x[k]`` and the
+    forecasts ``Phi_{j dt}(x[k - j])``, ``j = 1 .. M - 1`` with ``k - j >= 0`` (``M = members``,
+    ``dt`` [s] the frame spacing) by the trainer's dynamics; ``x`` itself for ``M = 1``."""
+    M = min(members, x.shape[0])
+    if M == 1:
+        return x
+    t = dt * torch.arange(M, dtype=x.dtype, device=x.device)
+    fc = torch.cat([trainer.forecast(x[i:i + 16], t, grad=False) for i in range(0, x.shape[0], 16)])  # (T, M, C, ...)
+    out, count = torch.zeros_like(x), torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
+    for j in range(M):
+        out[j:] += fc[: x.shape[0] - j, j]
+        count[j:] += 1
+    return out / count.view(-1, 1, 1, 1)
+
+
 @dataclass
 class ObservationWindows:
     """``N`` training samples (windows) of gridded observations on a common time grid.
@@ -224,7 +271,7 @@ def frame_spacing(t: np.ndarray, name: str) -> float:
 
 def build_windows(
     inputs: xr.Dataset, targets: xr.Dataset, window: int, horizon: int, dt: float, scale: float,
-    ends: Optional[np.ndarray] = None, lookahead: int = 0,
+    ends: Optional[np.ndarray] = None, lookahead: int = 0, first_guess: Optional[torch.Tensor] = None,
 ) -> ObservationWindows:
     """Windows whose encoder input comes from ``inputs`` and targets from ``targets`` (two gridded
     views on the same times and grid: the same one for training, the training view and a
@@ -236,6 +283,9 @@ def build_windows(
     reads ``F`` later frames (a smoother, like OI's and 4D-Var's two-sided windows), with ages
     ``(t_k - t_j) / (W dt)`` negative for them. ``ends``: the state frames ``k`` (default every
     ``k`` whose window and horizon lie in the record); frames outside the record are empty (mask 0).
+    ``first_guess``: ``(T, ny, nx)`` SSH [m] of a first-guess estimator at the frames (computed
+    from ``inputs`` only, :mod:`.learned_first_guess`): sample ``k`` gets ``first_guess[k] / s``
+    as one more, last, feature channel.
     """
     if not isinstance(lookahead, int) or not 0 <= lookahead < window:
         raise ValueError(f"lookahead must be an int in [0, window={window}), got {lookahead!r}")
@@ -260,6 +310,11 @@ def build_windows(
     idx = torch.as_tensor(ends)[:, None] + torch.arange(window)[None, :]  # padded index of frame k-before+j
     ages = (before - torch.arange(window, dtype=torch.float64)) / window
     feats = window_features(vp[idx], mp[idx], ages, scale)
+    if first_guess is not None:
+        if tuple(first_guess.shape) != tuple(v_in.shape):
+            raise ValueError(f"first_guess must be (T, ny, nx) = {tuple(v_in.shape)} like the inputs, got {tuple(first_guess.shape)}")
+        fg = first_guess.to(torch.float64)[torch.as_tensor(ends)] / scale
+        feats = torch.cat([feats, fg[:, None]], dim=1)
     out = torch.as_tensor(ends)[:, None] + torch.arange(horizon)[None, :]
     if int(out.max()) > T - 1:  # estimation windows near the record's end: targets beyond it are empty
         pad = int(out.max()) - T + 1
@@ -335,5 +390,5 @@ class ObservationTask:
         return se / n if n > 0 else float("nan")
 
 
-__all__ = ["ObservationWindows", "ObservationTask", "QGStateMap", "DirectStateMap", "BalancedStateMap", "ScaledField",
+__all__ = ["augmentation_field", "state_map_for", "ensemble_mean", "ObservationWindows", "ObservationTask", "QGStateMap", "DirectStateMap", "BalancedStateMap", "ScaledField",
            "build_windows", "gridded_frames", "gridded_view", "frame_spacing"]

@@ -111,6 +111,10 @@ class AphynityConfig:
     Integration: ``integrator`` (:class:`IntegratorConfig`).
     Validation/model selection: ``validate_every`` outer iterations (default: once per epoch); the
         parameters with the lowest validation MSE are restored at the end of ``fit``.
+        ``validate_initial``: also validate the starting parameters, before the first update
+        (iteration 0), so they are a candidate: a model that starts at a first guess (e.g. the
+        learned estimator's OI-based encoder) is then never selected worse, on the validation
+        data, than that start. Off by default (histories without it stay as they were).
     Bookkeeping: ``checkpoint_every`` (0 = never) outer iterations into ``checkpoint_dir``;
         ``seed`` (mini-batch order); ``device``; ``dtype`` (``"float32"``/``"float64"``);
         ``log_every`` (progress-bar refresh); ``progress`` (None = only on a terminal).
@@ -133,6 +137,7 @@ class AphynityConfig:
     physics_warmup: int = 0
     integrator: IntegratorConfig = field(default_factory=IntegratorConfig)
     validate_every: Optional[int] = None
+    validate_initial: bool = False
     eval_batch_size: int = 64
     checkpoint_every: int = 0
     checkpoint_dir: Optional[str] = None
@@ -155,6 +160,8 @@ class AphynityConfig:
             value = getattr(self, name)
             if value is not None or name not in ("iterations", "validate_every"):
                 setattr(self, name, check_int(name, value, minimum))
+        if not isinstance(self.validate_initial, bool):
+            raise TypeError(f"validate_initial must be a bool, got {type(self.validate_initial).__name__}")
         if self.grad_clip is not None:
             check_positive("grad_clip", self.grad_clip)
         if self.lr_decay is not None:

@@ -333,6 +333,8 @@ class AphynityTrainer:
             self.load(resume)
         show = cfg.progress if cfg.progress is not None else sys.stderr.isatty()
         bar = tqdm(total=total, initial=self.iteration, disable=not show, desc="APHYNITY", leave=False)
+        if cfg.validate_initial and val is not None and self.iteration == 0 and not self.history.val_iteration:
+            self._validate(val)  # iteration 0: the starting parameters are a candidate (config docstring)
         try:
             while self.iteration < total:
                 batch = train.subset(self._batch_indices(self.iteration + 1, len(train)))

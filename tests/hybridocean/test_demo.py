@@ -89,3 +89,25 @@ def test_mission_refuses_a_device_it_would_not_use(tmp_path):
     with pytest.raises(ValueError, match="device"):
         run_mission(tmp_path, device="meta")
     assert not any(tmp_path.iterdir())  # refused before writing anything
+
+
+def test_growth_rate_refuses_models_it_does_not_describe():
+    """two_layer_growth_rate is the finite-difference, nu-free linear theory: a spectral QG or
+    one with Laplacian viscosity would get a wrong rate silently, so it is refused by name."""
+    from hybridocean.demo_physics import pyqg_two_layer, two_layer_growth_rate
+    from physics.grid import Grid
+    from physics.qg import QG
+
+    grid = Grid(16, 16, dx=2.5e4, dy=2.5e4, boundary="periodic", f0=1e-4)
+    model = pyqg_two_layer(grid)
+    sigma, m, l = two_layer_growth_rate(model)
+    assert sigma > 0 and 1 <= m <= 8  # the sheared pyqg default is baroclinically unstable
+    with pytest.raises(ValueError, match="model: spectral=True"):
+        two_layer_growth_rate(pyqg_two_layer(grid, spectral=True))
+    g_prime = 1e-4**2 * (1 + 0.25) * 15.0e3**2 / 500.0  # pyqg_two_layer's: f0^2 / (F1 H1), rd = 15 km
+    viscous = QG(grid, H=[500.0, 2000.0], g_prime=[g_prime], f0=1e-4, U=[0.025, 0.0], beta=1.5e-11, drag=5.787e-7,
+                 nu=10.0)
+    with pytest.raises(ValueError, match="model: Laplacian viscosity nu"):
+        two_layer_growth_rate(viscous)
+    with pytest.raises(TypeError, match="model must be a physics.qg.QG"):
+        two_layer_growth_rate(grid)

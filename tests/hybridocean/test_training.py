@@ -341,3 +341,24 @@ def test_config_counts_accept_numpy_ints_and_store_python_ints():
     cfg = AphynityConfig(epochs=np.int64(3), seed=np.int32(5), iterations=None, validate_every=np.int16(2))
     assert (cfg.epochs, cfg.seed, cfg.validate_every) == (3, 5, 2)
     assert type(cfg.epochs) is int and type(cfg.seed) is int and cfg.iterations is None
+
+
+# ----------------------------------------------------------------------------- validate_initial
+def test_validate_initial_makes_the_start_a_candidate(splits):
+    """``validate_initial=True`` validates the starting parameters at iteration 0; a start better
+    than every update (here: the true physics with F_a = 0, then a learning rate so large that
+    the updates only make it worse) is selected and restored. Default off: no iteration-0 entry."""
+    train, val, _ = splits
+    torch.manual_seed(0)
+    phys = DampedPendulum(omega0_sq=OMEGA0_SQ, alpha=ALPHA, learnable=("omega0_sq", "alpha"))
+    model = HybridModel(phys, MLP(2, hidden=16, layers=1, zero_output=True))
+    start = {k: v.clone() for k, v in model.state_dict().items()}
+    trainer = AphynityTrainer(model, config(iterations=3, validate_every=1, tau1=0.5, validate_initial=True))
+    h = trainer.fit(train, val)
+    assert h.val_iteration[:1] == [0] and len(h.val_mse) == 4
+    assert h.best_iteration == 0 and h.best_val_mse == h.val_mse[0] == min(h.val_mse)
+    assert all(torch.equal(v, start[k]) for k, v in trainer.model.state_dict().items())  # the start, restored
+    off = AphynityTrainer(hybrid(False), config(iterations=2, validate_every=1)).fit(train, val)
+    assert off.val_iteration == [1, 2]
+    with pytest.raises(TypeError, match="validate_initial must be a bool"):
+        AphynityConfig(validate_initial=1)

@@ -87,6 +87,29 @@ def test_sphere_metric_accessors():
         c.lonlat()
 
 
+def test_row_metric_is_exact_at_the_poles_and_agrees_with_the_accessors():
+    # a box from the south pole: corner/v rows of j = 0 lie on -90 (lat - dlat/2)
+    g = Grid.from_lonlat(1.0 + 2.0 * np.arange(10), -89.0 + 2.0 * np.arange(8))
+    for loc in ("center", "u", "v", "corner"):
+        dx = g.row_metric(loc, "dx")
+        assert dx.dtype == np.float64 and dx.shape == (8,)
+        # away from the pole: dx_at's R cos(lat) dlon and cell_areas' exact areas, to round-off
+        # (the same closed forms, clipped in degrees there and radians here: 1e-12 relative)
+        np.testing.assert_allclose(dx[1:], g.dx_at(loc)[1:, 0].numpy(), rtol=1e-12)
+        np.testing.assert_allclose(g.row_metric(loc, "area"), g.cell_areas(loc)[:, 0].numpy(), rtol=1e-12)
+        np.testing.assert_allclose(g.row_metric(loc, "south")[1:], g.row_metric(loc, "north")[:-1], rtol=1e-12)
+    on_pole = g.row_metric("corner", "dx")[0]
+    assert on_pole == 0.0  # exactly, although cos(-pi/2) is 6e-17 in floating point
+    assert g.row_metric("corner", "inv_dx")[0] == 0.0 and g.row_metric("v", "dy_over_dx")[0] == 0.0
+    assert g.row_metric("center", "south")[0] == 0.0  # the centre row's south face is the pole
+    c = Grid(4, 3, dx=2.0, dy=5.0)
+    np.testing.assert_array_equal(c.row_metric("u", "inv_area"), np.full(3, 0.1))
+    with pytest.raises(ValueError, match="name"):
+        g.row_metric("center", "dy")
+    with pytest.raises(ValueError, match="loc"):
+        g.row_metric("w", "dx")
+
+
 def test_lonlat_coordinates_in_float32_and_across_the_date_line():
     # 1/12-degree float32 axes (CMEMS 1/12 products) are evenly spaced to their own precision:
     # each value carries ~eps32 * 300 deg = 2e-5 deg of error, 2.6e-4 of the spacing (the old

@@ -1,9 +1,15 @@
-"""Smoke test of scripts/benchmark_estimation.py: the --quick path on one truth/scenario/row."""
+"""Smoke test of scripts/benchmark_estimation.py: the --quick path on one truth/scenario/row, and
+the 4D-Var QG row's two paths (regional open box, closed padded box) on a tiny hand-made context."""
 import importlib.util
 import json
 from pathlib import Path
 
+import numpy as np
+import pytest
+import xarray as xr
+
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "benchmark_estimation.py"
+DAY = 86400.0
 
 
 def _script():
@@ -33,3 +39,92 @@ def test_quick_oi_row_writes_json_netcdf_and_table(tmp_path, capsys):
     assert "done in" not in capsys.readouterr().out
     assert (run / "oi.json").stat().st_mtime == mtime
     assert json.loads((tmp_path / "benchmark.json").read_text())["rows"][0]["tau_uv"] == row["tau_uv"]
+
+
+N = 16  # cells a side, 20 km: a Gaussian eddy (10 cm, radius 60 km) drifting west 3 km/day
+
+
+def _eddy(t_s: np.ndarray, ocean: np.ndarray) -> np.ndarray:
+    x = (np.arange(N) + 0.5) * 2e4
+    X, Y = np.meshgrid(x, x)
+    xc = 1.7e5 - 3e3 * np.asarray(t_s)[:, None, None] / DAY
+    ssh = 0.1 * np.exp(-((X - xc) ** 2 + (Y - 1.6e5) ** 2) / 6e4 ** 2)
+    return np.where(ocean, ssh, np.nan)
+
+
+def _context(tmp_path, open_box: bool):
+    """``(Context, truth SSH (T, N, N), ocean)``: 6 daily frames, 20 % of the ocean cells seen per day
+    (1 cm noise), the OI parameters pre-tuned in ``run_dir`` (no tuning), a 3 x 3 island."""
+    from _benchmark_common import Context
+    from hybridocean.io import save_json
+    from hybridocean.observations import DEFAULT_TIME_ORIGIN, Observations
+    from physics.grid import Grid
+
+    ocean = np.ones((N, N), bool)
+    ocean[3:6, 10:13] = False
+    ts = np.arange(6) * DAY
+    truth = _eddy(ts, ocean)
+    rng = np.random.default_rng(0)
+    x = (np.arange(N) + 0.5) * 2e4
+    X, Y = np.meshgrid(x, x)
+    parts = []
+    for k, tk in enumerate(ts):
+        sel = ocean & (rng.random(ocean.shape) < 0.2)
+        parts.append((np.full(sel.sum(), tk), X[sel], Y[sel], truth[k][sel] + 0.01 * rng.standard_normal(sel.sum())))
+    t, ox, oy, v = (np.concatenate(c) for c in zip(*parts))
+    obs = Observations.from_arrays(time=t, ssh=v, platform="twin", x=ox, y=oy, error_std=0.01)
+    run_dir = tmp_path / "runs" / "tiny" / "ii"
+    best = {"Lx": 6e4, "Ly": 6e4, "Lt": 3 * DAY, "noise_std": 0.01, "signal_std": 0.05, "prior_mean": 0.0, "time_window": 1.0}
+    save_json({"best": best, "table": [], "seconds": 0.0}, run_dir / "oi_params.json")
+    settings = dict(Ld=3e4, qg_dt=3 * 3600.0, sw_dt=600.0, pad=2, fourdvar_window_days=2.0, fourdvar_save_s=6 * 3600.0,
+                    sw_viscosity=20.0, open=open_box)
+    grid = Grid(N, N, dx=2e4, dy=2e4, boundary="closed", f0=8e-5, beta=2e-11)
+    times = DEFAULT_TIME_ORIGIN + (ts * 1e9).astype("timedelta64[ns]")
+    ctx = Context("tiny", "ii", grid, obs, obs, times, np.arange(1), np.arange(6), settings, run_dir, fourdvar_iters=4,
+                  extra={"ocean": ocean})
+    return ctx, truth, ocean
+
+
+@pytest.mark.parametrize("open_box", [True, False])
+def test_fourdvar_qg_row_regional_or_padded(tmp_path, open_box):
+    """``settings["open"]``: regional 4D-Var on the box's own grid (OI ring, coastline land NaN,
+    boundary cost recorded); else the closed box padded by ``pad`` cells (the former row, unchanged).
+    Both must fit the eddy: rmse < 0.3 of its RMS after 4 iterations per window (measured 0.23 open, 0.21 padded:
+    a sanity floor that fails if the model, the windows or the cropping break)."""
+    _script()  # puts scripts/ on sys.path
+    from _benchmark_fourdvar import row_fourdvar_qg
+
+    ctx, truth, ocean = _context(tmp_path, open_box)
+    ds, rec = row_fourdvar_qg(ctx)
+    ssh = ds["ssh"].values
+    assert ssh.shape == truth.shape and ds.sizes["x"] == N and "u_c" not in ds
+    assert rec["n_evaluations"] > 0 and rec["seconds_per_evaluation"] > 0 and rec["estimate_s"] > 0
+    assert len(rec["fourdvar_windows"]) == 3  # 5 days of scored span in 2-day windows
+    if open_box:
+        assert rec["pad_cells"] == 0 and rec["boundary"].startswith("open ring") and rec["boundary_oi_s"] > 0
+        assert rec["n_boundary_maps"] == 7 and rec["ocean_fraction"] == float(ocean.mean())
+        assert bool(np.isnan(ssh[:, ~ocean]).all())
+    else:
+        assert rec["pad_cells"] == 2 and rec["boundary"].startswith("closed")
+    err = np.sqrt(np.nanmean((ssh - truth)[:, ocean] ** 2)) / np.sqrt(np.mean(truth[:, ocean] ** 2))
+    print(f"open={open_box}: relative rmse {err:.3f}")
+    assert bool(np.isfinite(ssh[:, ocean]).all()) and err < 0.3, err
+
+
+def test_ocean_mask_reads_the_coastline_of_the_cached_truth(tmp_path):
+    """The coastline = the cells NaN at every time of ``OUT/truths/<truth>.nc`` (a gap is not land);
+    all ocean -> None; no cached truth and no ``ctx.extra["ocean"]`` -> an error naming the fix."""
+    _script()
+    from _benchmark_common import _ocean_mask
+
+    ctx, truth, ocean = _context(tmp_path, True)
+    ctx.extra.clear()
+    with pytest.raises(FileNotFoundError, match="ctx.extra"):
+        _ocean_mask(ctx)
+    gappy = truth.copy()
+    gappy[0, 0, 0] = np.nan  # a gap at one time only: still ocean
+    (tmp_path / "truths").mkdir()
+    xr.Dataset({"ssh": (("time", "y", "x"), gappy)}).to_netcdf(tmp_path / "truths" / "tiny.nc")
+    assert (_ocean_mask(ctx) == ocean).all()
+    xr.Dataset({"ssh": (("time", "y", "x"), np.zeros((2, N, N)))}).to_netcdf(tmp_path / "truths" / "tiny.nc")
+    assert _ocean_mask(ctx) is None

@@ -1,9 +1,11 @@
-"""Regional 4D-Var (hybridocean.estimation.fourdvar_regional): sphere grid, land, open boundaries.
+"""Regional 4D-Var (hybridocean.estimation.fourdvar_regional): sphere and Cartesian x/y grids,
+land, open boundaries.
 
-Twin: the truth is a 1.5-layer QG run on a LARGER lon/lat box with an island (closed walls far
-away); the 4D-Var box is cut from its interior, so the truth's flow crosses the 4D-Var box's
-boundary freely (truly open). Observed at random ocean cell centres (12 % per day) with 1 cm
-noise; the OI of the same observations is the background and the boundary. Float64, CPU.
+Twin: the truth is a 1.5-layer QG run on a LARGER box (lon/lat, or its x/y tangent plane) with an
+island (closed walls far away); the 4D-Var box is cut from its interior, so the truth's flow
+crosses the 4D-Var box's boundary freely (truly open). Observed at random ocean cell centres
+(12 % per day) with 1 cm noise; the OI of the same observations is the background and the
+boundary. Float64, CPU.
 """
 from __future__ import annotations
 
@@ -33,37 +35,52 @@ def _axes(n: int, lon0: float = 2.0, lat0: float = 34.0):
     return lon0 + D * (np.arange(n) + 0.5), lat0 + D * (np.arange(n) + 0.5)
 
 
-@pytest.fixture(scope="module")
-def truth():
-    """Big box 36 x 36 with a 5 x 4 island, 8 days of daily SSH at the centres; the 4D-Var box
-    is rows/columns 8..28 (20 x 20, the island inside it)."""
-    lon, lat = _axes(36)
-    G = Grid.from_lonlat(lon, lat)
+def _twin(big: Grid, cut: Grid) -> dict:
+    """8 days of daily SSH at the centres of the big 36 x 36 box with a 5 x 4 island; the 4D-Var box
+    ``cut`` is rows/columns 8..28 (20 x 20, the island inside it)."""
     ocean = np.ones((36, 36), bool)
     ocean[18:23, 16:20] = False
-    big = QG(G, Ld=3e4, mask=torch.as_tensor(ocean))
+    qg = QG(big, Ld=3e4, mask=torch.as_tensor(ocean))
     gen = torch.Generator().manual_seed(0)
-    eta0 = GaussianCovariance(G, 0.1, 6e4, "corner")(torch.randn(36, 36, generator=gen, dtype=torch.float64))
-    q0 = ssh_to_qg_state(eta0, big, loc="corner")[1]
+    eta0 = GaussianCovariance(big, 0.1, 6e4, "corner")(torch.randn(36, 36, generator=gen, dtype=torch.float64))
+    q0 = ssh_to_qg_state(eta0, qg, loc="corner")[1]
     with torch.no_grad():
-        t, traj = integrate_fixed(big, q0, DT, 8 * 8, save_every=8, t0=0.0)
-        ssh = qg_state_to_ssh(traj[:, 0], big, loc="center")
+        t, traj = integrate_fixed(qg, q0, DT, 8 * 8, save_every=8, t0=0.0)
+        ssh = qg_state_to_ssh(traj[:, 0], qg, loc="center")
     s = slice(8, 28)
-    grid = Grid.from_lonlat(lon[s], lat[s])
-    return {"grid": grid, "ssh": ssh[:, s, s], "ocean": ocean[s, s], "t": t.numpy()}
+    return {"grid": cut, "ssh": ssh[:, s, s], "ocean": ocean[s, s], "t": t.numpy()}
+
+
+@pytest.fixture(scope="module")
+def truth():
+    """The lon/lat (sphere) twin."""
+    lon, lat = _axes(36)
+    return _twin(Grid.from_lonlat(lon, lat), Grid.from_lonlat(lon[8:28], lat[8:28]))
+
+
+@pytest.fixture(scope="module")
+def truth_xy():
+    """The Cartesian x/y twin: the tangent plane of the lon/lat one (same f0, beta, ~cell size);
+    the cut box is centred in the big one, so ``f = f0 + beta (y - Ly/2)`` agrees on both."""
+    lon, lat = _axes(36)
+    tp = Grid.from_lonlat(lon, lat, metric="beta_plane")
+    kw = dict(dx=tp.dx, dy=tp.dy, boundary="closed", f0=tp.f0, beta=tp.beta)
+    return _twin(Grid(36, 36, **kw), Grid(20, 20, **kw))
 
 
 def _observations(tr, fraction: float = 0.12, noise: float = 0.01, seed: int = 0) -> Observations:
     rng = np.random.default_rng(seed)
     g, oc = tr["grid"], tr["ocean"]
-    LON, LAT = np.meshgrid(g.lon, g.lat)
+    sphere = g.metric == "sphere"
+    A, B = np.meshgrid(g.lon, g.lat) if sphere else (m.numpy() for m in g.mesh("center"))
     parts = []
     for k, tk in enumerate(tr["t"]):
         sel = oc & (rng.random(oc.shape) < fraction)
         n = int(sel.sum())
-        parts.append((np.full(n, tk), LON[sel], LAT[sel], tr["ssh"][k].numpy()[sel] + noise * rng.standard_normal(n)))
-    t, lo, la, v = (np.concatenate(a) for a in zip(*parts))
-    return Observations.from_arrays(time=t, ssh=v, platform="twin", longitude=lo, latitude=la, error_std=noise)
+        parts.append((np.full(n, tk), A[sel], B[sel], tr["ssh"][k].numpy()[sel] + noise * rng.standard_normal(n)))
+    t, a, b, v = (np.concatenate(c) for c in zip(*parts))
+    where = {"longitude": a, "latitude": b} if sphere else {"x": a, "y": b}
+    return Observations.from_arrays(time=t, ssh=v, platform="twin", error_std=noise, **where)
 
 
 def _times(ts: np.ndarray) -> np.ndarray:
@@ -71,11 +88,12 @@ def _times(ts: np.ndarray) -> np.ndarray:
 
 
 OI = OptimalInterpolation(Lx=0.5, Ly=0.5, Lt=3 * DAY, noise_std=0.01, signal_std=0.1)
+OI_XY = OptimalInterpolation(Lx=5e4, Ly=5e4, Lt=3 * DAY, noise_std=0.01, signal_std=0.1)  # ~0.5 degree in m
 
 
 def _problem(tr, sigma_boundary=None, n_days: int = 2) -> WindowProblem:
     obs = _observations(tr)
-    est = RegionalFourDVar(OI, mask=tr["ocean"], window=n_days * DAY, dt=DT)
+    est = RegionalFourDVar(OI if tr["grid"].metric == "sphere" else OI_XY, mask=tr["ocean"], window=n_days * DAY, dt=DT)
     inputs = prepare_inputs(obs, tr["grid"], _times(tr["t"][: n_days + 1]), time_margin_s=n_days * DAY)
     model = est.build_model(inputs)
     P = WindowProblem(model, inputs.obs, 0.0, DT, int(n_days * DAY / DT), sigma_b=SIGMA_B, length_b=LENGTH_B,
@@ -93,11 +111,12 @@ def test_open_centre_corner_maps_are_exact_on_linear_fields():
     assert torch.allclose(open_corner_to_centre(corner), centre, atol=1e-14)
 
 
-@pytest.mark.parametrize("sigma_boundary", [None, 0.02])
-def test_taylor_sphere_land_open_boundaries(truth, sigma_boundary):
+@pytest.mark.parametrize("twin,sigma_boundary", [("truth", None), ("truth", 0.02), ("truth_xy", 0.02)])
+def test_taylor_land_open_boundaries(request, twin, sigma_boundary):
     """J(v + e d) - J(v) - e <g, d> ~ e^2: remainder ratios -> 4 as e halves, with and without the
-    boundary control (the gradient reaches the ring values through the lift and q_b)."""
-    P = _problem(truth, sigma_boundary)
+    boundary control (the gradient reaches the ring values through the lift and q_b), on the
+    sphere grid and on the Cartesian x/y one."""
+    P = _problem(request.getfixturevalue(twin), sigma_boundary)
     nb = 1 if sigma_boundary is not None else 0
     assert P.n_control == (1 + nb) * 20 * 20
     rng = np.random.default_rng(1)
@@ -167,6 +186,31 @@ def test_twin_beats_oi_on_ssh_and_currents(truth):
     assert bool(np.isnan(ds["ssh"].values[:, ~truth["ocean"]]).all())  # land is NaN
     print(f"OI rmse {r_oi:.4f} m tau {t_oi:.1f}; 4D-Var rmse {r_4d:.4f} m tau {t_4d:.1f}")
     assert r_4d < 0.92 * r_oi and t_4d > t_oi + 2.0, (r_oi, t_oi, r_4d, t_4d)
+
+
+@pytest.mark.slow  # ~17-25 s on the loaded 2-core CPU (as the sphere twin above)
+def test_cartesian_xy_box_runs_open_and_beats_its_oi_background(truth_xy):
+    """The Cartesian x/y path end to end (the benchmark's tangent-plane boxes), the sphere twin's
+    window (6 days, 25 iterations, ring control): OI in metres for the ring and the first
+    background, the box's own grid, land NaN, the boundary diagnostics recorded. Measured: OI rmse
+    1.73 cm, 4D-Var 1.47 cm (0.85, as on the sphere); asked < 0.92 of the OI (the sphere twin's bound) and a cost halved."""
+    obs, n = _observations(truth_xy), 7
+    times = _times(truth_xy["t"][:n])
+    dso = OI_XY.estimate(obs, truth_xy["grid"], times)
+    est = RegionalFourDVar(OI_XY, mask=truth_xy["ocean"], window=6 * DAY, dt=DT, save_every=4, sigma_b=SIGMA_B,
+                           length_b=LENGTH_B, max_iter=MAX_ITER, sigma_boundary=0.02)
+    ds = est.estimate(obs, truth_xy["grid"], times)
+    assert est.model_.grid.metric != "sphere" and est.boundary_times_.size == 7 and est.boundary_seconds_ > 0
+    assert ds.attrs["n_boundary_maps"] == 7 and ds.attrs["boundary_oi_s"] == est.boundary_seconds_
+    assert bool(np.isnan(ds["ssh"].values[:, ~truth_xy["ocean"]]).all())
+    assert bool(np.isfinite(ds["ssh"].values[:, truth_xy["ocean"]]).all())
+    cost = est.windows_[0]["cost"]
+    assert cost[-1] < 0.5 * cost[0]
+    pick = lambda d: [torch.as_tensor(d[k].values) for k in ("ssh", "u", "v")]  # noqa: E731
+    r_oi, _ = _rmse_tau(*pick(dso), truth_xy, n)
+    r_4d, _ = _rmse_tau(*pick(ds), truth_xy, n)
+    print(f"x/y: OI rmse {r_oi:.4f} m; 4D-Var rmse {r_4d:.4f} m")
+    assert r_4d < 0.92 * r_oi, (r_oi, r_4d)
 
 
 def test_land_from_gridded_and_bad_arguments(truth):
