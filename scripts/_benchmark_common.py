@@ -75,15 +75,19 @@ def _oi_params(ctx: Context) -> Tuple[Dict[str, Any], list, float]:
     return best, table, sec
 
 
-def _pad_grid(ctx: Context):
+def _pad_grid(ctx: Context, pad: Optional[int] = None):
     """``(padded grid, shift obs, crop estimate)``: the closed box widened by ``pad`` cells on every
-    side. The QG and shallow-water models of the estimators have walls (``psi = 0``, no normal
-    flow), while the truths' box boundaries are open; the walls are moved ``pad`` cells away from
-    the scored box (no observation there), and the estimate is cropped back to the box."""
+    side (default ``settings["pad"]``; :func:`_qg_pad` for the QG estimators). The QG and
+    shallow-water models of the estimators have walls (``psi = 0``, no normal flow), while the
+    truths' box boundaries are open; the walls are moved ``pad`` cells away from the scored box (no
+    observation there), and the estimate is cropped back to the box."""
     from hybridocean.observations import Observations
     from physics.grid import Grid
 
-    g, p = ctx.grid, int(ctx.settings["pad"])
+    p = int(ctx.settings["pad"]) if pad is None else pad
+    if isinstance(p, bool) or not isinstance(p, (int, np.integer)) or p < 0:
+        raise ValueError(f"pad must be an int >= 0 (cells), got {pad!r}")
+    g, p = ctx.grid, int(p)
     gp = Grid(g.nx + 2 * p, g.ny + 2 * p, dx=g.dx, dy=g.dy, boundary="closed", f0=g.f0, beta=g.beta)
     shift = lambda o: Observations(o.ds.assign(x=o.ds["x"] + p * g.dx, y=o.ds["y"] + p * g.dy))  # noqa: E731
     xc, yc = (c.numpy() for c in g.coords("center"))
@@ -93,6 +97,14 @@ def _pad_grid(ctx: Context):
         return out.drop_vars([v for v in ("u_c", "v_c") if v in out])
 
     return gp, shift, crop
+
+
+def _qg_pad(ctx: Context) -> int:
+    """Cells of padding of the QG-based rows (``settings["qg_pad"]``, default ``settings["pad"]``).
+    Truth a's basin walls are real (``pad = 0`` for shallow water, whose no-normal-flow walls are
+    the basin's), but its SSH is not 0 there, so the QG wall condition ``psi = 0`` must not sit on
+    them: the QG rows move it ``qg_pad`` cells out, across which the OI maps are ramped to 0."""
+    return int(ctx.settings.get("qg_pad", ctx.settings["pad"]))
 
 
 def _oi_background(ctx: Context) -> np.ndarray:

@@ -10,6 +10,12 @@ computed once per (truth, scenario) and cached in ``run_dir`` on the unpadded bo
 across the padding: the training record's from the training-period observations only, the
 estimation record's from all training observations. Their cost is counted in ``train_s`` /
 ``estimate_s``.
+
+Padding: the QG-based learned rows (``learned_physics``, ``learned_hybrid``, ``learned_4dvar``) run
+on the box padded by ``settings["qg_pad"]`` (default ``pad``; truth a: 4 cells off its real walls,
+where its SSH is not 0 but the QG state map imposes ``psi = 0``), the neural row by ``pad`` (no
+wall condition in its state); checkpoints and cached maps on another padding than ``pad`` are
+suffixed ``_pad<p>``.
 """
 from __future__ import annotations
 
@@ -20,7 +26,7 @@ from typing import Any, Callable, Dict, Optional, Tuple
 import numpy as np
 import xarray as xr
 
-from _benchmark_common import Context, _oi_params, _pad_grid, _timed
+from _benchmark_common import Context, _oi_params, _pad_grid, _qg_pad, _timed
 from _benchmark_fourdvar import row_fourdvar_qg, row_fourdvar_sw
 
 
@@ -65,26 +71,37 @@ def _first_guess_setting(ctx: Context) -> Optional[str]:
     return None if kind in (None, "none") else kind
 
 
+def _row_pad(ctx: Context, kind: str) -> int:
+    """Padding [cells] of a learned row: ``qg_pad`` for the QG kinds, ``pad`` for the neural one."""
+    return int(ctx.settings["pad"]) if kind == "neural" else _qg_pad(ctx)
+
+
+def _pad_suffix(ctx: Context, pad: int) -> str:
+    """``"_pad<p>"`` for a padding other than ``settings["pad"]`` (file names), else ``""``."""
+    return "" if pad == int(ctx.settings["pad"]) else f"_pad{pad}"
+
+
 def _checkpoint(ctx: Context, kind: str) -> Path:
-    """The learned row's checkpoint (suffixed when trained with the OI first guess)."""
-    return ctx.run_dir / f"learned_{kind}{'_fgoi' if _first_guess_setting(ctx) else ''}.pt"
+    """The learned row's checkpoint (suffixed when trained with the OI first guess / on another padding)."""
+    fg = "_fgoi" if _first_guess_setting(ctx) else ""
+    return ctx.run_dir / f"learned_{kind}{fg}{_pad_suffix(ctx, _row_pad(ctx, kind))}.pt"
 
 
-def _oi_maps(ctx: Context, name: str, obs, times: np.ndarray) -> Tuple[xr.DataArray, float]:
-    """Tuned-OI SSH maps of ``obs`` at ``times`` on the padded box (cached in ``run_dir/<name>.nc``)
-    and the seconds their computation took (stored with them)."""
+def _oi_maps(ctx: Context, name: str, obs, times: np.ndarray, pad: int) -> Tuple[xr.DataArray, float]:
+    """Tuned-OI SSH maps of ``obs`` at ``times`` on the box padded by ``pad`` cells (cached in
+    ``run_dir/<name>[_pad<p>].nc``) and the seconds their computation took (stored with them)."""
     from hybridocean.estimation.oi import OptimalInterpolation
 
-    path = ctx.run_dir / f"{name}.nc"
+    path = ctx.run_dir / f"{name}{_pad_suffix(ctx, pad)}.nc"
     if path.exists():
         with xr.open_dataarray(path) as da:
             da = da.load()
         return da, float(da.attrs["seconds"])
     best = _oi_params(ctx)[0]
     ds, sec = _timed(lambda: OptimalInterpolation(**best).estimate(obs, ctx.grid, times))
-    p = int(ctx.settings["pad"])
+    p = pad
     vals = np.pad(np.nan_to_num(ds["ssh"].values), ((0, 0), (p, p), (p, p)), mode="linear_ramp", end_values=0.0)
-    gp = _pad_grid(ctx)[0]
+    gp = _pad_grid(ctx, p)[0]
     xc, yc = (c.numpy() for c in gp.coords("center"))
     da = xr.DataArray(vals, dims=("time", "y", "x"), coords={"time": np.asarray(times), "y": yc, "x": xc}, name="ssh",
                       attrs={"seconds": sec, "oi_parameters": str(best), "padding": f"{p} cells, linear ramp to 0"})
@@ -94,15 +111,16 @@ def _oi_maps(ctx: Context, name: str, obs, times: np.ndarray) -> Tuple[xr.DataAr
     return da, sec
 
 
-def _first_guess(ctx: Context, obs_train, t_train: np.ndarray, t_full: np.ndarray) -> Optional[Dict[str, Any]]:
-    """The OI first guess of the learned rows (module docstring), ``None`` when switched off."""
+def _first_guess(ctx: Context, obs_train, t_train: np.ndarray, t_full: np.ndarray, pad: int) -> Optional[Dict[str, Any]]:
+    """The OI first guess of the learned rows (module docstring) on the box padded by ``pad``
+    cells, ``None`` when switched off."""
     if _first_guess_setting(ctx) is None:
         return None
     from hybridocean.estimation.oi import OptimalInterpolation
 
     best, _, tune_s = _oi_params(ctx)
-    train, train_s = _oi_maps(ctx, "first_guess_oi_train", obs_train, t_train)
-    full, full_s = _oi_maps(ctx, "first_guess_oi_full", ctx.train, t_full)
+    train, train_s = _oi_maps(ctx, "first_guess_oi_train", obs_train, t_train, pad)
+    full, full_s = _oi_maps(ctx, "first_guess_oi_full", ctx.train, t_full, pad)
     return {"estimator": OptimalInterpolation(**best), "train": train, "full": full,
             "record": {"kind": "oi", "oi_parameters": best, "oi_tuning_s": tune_s, "train_maps_s": train_s,
                        "estimate_maps_s": full_s, "train_maps": "training-period observations only",
@@ -121,7 +139,8 @@ def _learned(ctx: Context, kind: str):
     from hybridocean.estimation.learned import LearnedEstimator, default_config
 
     s = ctx.settings
-    gp, shift, crop = _pad_grid(ctx)
+    pad = _row_pad(ctx, kind)
+    gp, shift, crop = _pad_grid(ctx, pad)
     ckpt = _checkpoint(ctx, kind)
     phys = _physics(ctx, kind, gp, ckpt)
     t_train, raw_t = _training_obs(ctx)
@@ -130,7 +149,7 @@ def _learned(ctx: Context, kind: str):
     held_t = shift(ctx.held.subset((ctx.held.time >= t_train[0]) & (ctx.held.time < end)))
     first = ctx.train.time.min() - np.timedelta64(int(ctx.frame_s // 2), "s")
     k0 = int(np.searchsorted(ctx.times, first))  # from the first frame the observations reach
-    fg = _first_guess(ctx, raw_t, t_train, ctx.times[k0:])
+    fg = _first_guess(ctx, raw_t, t_train, ctx.times[k0:], pad)
     fg_train_s = 0.0 if fg is None else fg["record"]["train_maps_s"]
     kw = dict(window=s["window"], horizon=s["horizon"], hidden=s["hidden"], seed=0,
               first_guess=None if fg is None else fg["estimator"])
@@ -156,7 +175,7 @@ def _learned(ctx: Context, kind: str):
     ds = crop(full.isel(time=ctx.score_idx - k0))
     rec: Dict[str, Any] = {"train_s": train_s, "estimate_s": sec * len(ctx.score_idx) / (len(ctx.times) - k0),
                            "inference_s_per_map": sec / (len(ctx.times) - k0), "checkpoint": str(ckpt),
-                           "training_frames": int(len(t_train)), "pad_cells": int(s["pad"]), "n_train_obs": len(obs_t),
+                           "training_frames": int(len(t_train)), "pad_cells": pad, "output": est.output, "n_train_obs": len(obs_t),
                            "n_val_obs": len(held_t), "first_guess": None if fg is None else fg["record"]}
     try:
         rep = est.dynamics_report(obs_t, t_train, first_guess_maps=None if fg is None else fg["train"])
@@ -182,11 +201,12 @@ def row_learned_fourdvar(ctx: Context):
     ckpt = _checkpoint(ctx, "hybrid")
     if not ckpt.exists():
         _learned(ctx, "hybrid")
-    gp, shift, crop = _pad_grid(ctx)
+    pad = _qg_pad(ctx)
+    gp, shift, crop = _pad_grid(ctx, pad)
     first = ctx.train.time.min() - np.timedelta64(int(ctx.frame_s // 2), "s")
     k_obs = int(np.searchsorted(ctx.times, first))
     t_train, raw_t = _training_obs(ctx)
-    fg = _first_guess(ctx, raw_t, t_train, ctx.times[k_obs:])  # maps cached by the learned_hybrid row
+    fg = _first_guess(ctx, raw_t, t_train, ctx.times[k_obs:], pad)  # maps cached by the learned_hybrid row
     learned = LearnedEstimator.load(ckpt, _physics(ctx, "hybrid", gp, ckpt), first_guess=None if fg is None else fg["estimator"])
     best = _oi_params(ctx)[0]
     k0 = max(int(ctx.score_idx[0]) - (s["window"] - 1), 0)  # the encoder's window behind the first scored frame
@@ -206,7 +226,7 @@ def row_learned_fourdvar(ctx: Context):
     return ds, {"train_s": float(LearnedEstimator.read_metadata(ckpt)["metadata"]["train_s"]),
                 "estimate_s": sec * len(ctx.score_idx) / len(times) + maps_s, "n_evaluations": evals, "window_s": window,
                 "first_guess": None if fg is None else fg["record"],
-                "dt_s": dt, "pad_cells": int(s["pad"]), "background": "learned_hybrid map at every window start",
+                "dt_s": dt, "pad_cells": pad, "background": "learned_hybrid map at every window start",
                 "train_s_note": "the learned_hybrid row's training (shared checkpoint)"}
 
 

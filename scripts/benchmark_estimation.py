@@ -83,8 +83,9 @@ BASE = dict(window=4, horizon=4, hidden=16, batch_size=4, dtype="float32", fourd
 SETTINGS = {
     # (a) E4's shallow-water twin, "demo" size: 64 x 64 closed basin of 10 km, 30 daily frames; its
     # walls are real (pad 0); Ld = sqrt(g H) / f0 = 31 km; |u|max ~1 m/s: QG dt 30 min (Courant
-    # 0.18), learned RK4 steps 2 h (0.72); SW (c = 3.1 m/s) dt 10 min (Courant 0.35 < AB3's 0.36)
-    "a": dict(BASE, Ld=3.1e4, qg_dt=1800.0, sw_dt=450.0, pad=0, steps_per_frame=12, oi_lengths=(3e4, 6e4),
+    # 0.18), learned RK4 steps 2 h (0.72); SW (c = 3.1 m/s) dt 10 min (Courant 0.35 < AB3's 0.36);
+    # qg_pad: the QG rows' psi = 0 walls 4 cells off the basin's (its SSH is not 0 there)
+    "a": dict(BASE, Ld=3.1e4, qg_dt=1800.0, sw_dt=450.0, pad=0, qg_pad=4, steps_per_frame=12, oi_lengths=(3e4, 6e4),
               oi_time_scales=(2 * DAY, 5 * DAY), n_train=20),
     # Ld: the twin's own first deformation radius; dt by CFL (|u|max ~0.7 m/s: QG AB3 Courant 0.17,
     # RK4 learned steps 2 h: 1.0; SW gravity waves c = f0 Ld = 2.5 m/s: c dt / dx = 0.3)
@@ -93,11 +94,11 @@ SETTINGS = {
     # Ld 12 km: first baroclinic radius of the Ionian Sea, 10-14 km (Grilli & Pinardi 1998, "The
     # computation of Rossby radii of deformation for the Mediterranean Sea", MTP News 6, 4);
     # |u|max ~0.6 m/s on 11.2 km cells: QG dt 1 h (Courant 0.2), learned RK4 steps 4 h (0.8)
-    "med": dict(BASE, Ld=1.2e4, qg_dt=3600.0, sw_dt=1800.0, pad=6, steps_per_frame=6, oi_lengths=(5e4, 1e5),
+    "med": dict(BASE, sw_nonlinear=False, Ld=1.2e4, qg_dt=3600.0, sw_dt=1800.0, pad=6, steps_per_frame=6, oi_lengths=(5e4, 1e5),
                 oi_time_scales=(5 * DAY, 10 * DAY), n_train=60, box=(13.5625, 32.0625, 64, 64), open=True),
     # Ld 30 km near 38 N in the western North Atlantic (Chelton et al. 1998, J. Phys. Oceanogr. 28,
     # 433-460); Gulf Stream |u| up to ~1.5 m/s on 22 km cells: QG dt 30 min (Courant 0.12)
-    "gulf": dict(BASE, Ld=3e4, qg_dt=1800.0, sw_dt=900.0, pad=6, steps_per_frame=12, oi_lengths=(7.5e4, 1.5e5),
+    "gulf": dict(BASE, sw_nonlinear=False, Ld=3e4, qg_dt=1800.0, sw_dt=900.0, pad=6, steps_per_frame=12, oi_lengths=(7.5e4, 1.5e5),
                  oi_time_scales=(3 * DAY, 7 * DAY), n_train=0, box=(295.125, 33.125, 40, 40), fourdvar_window_days=3.0,
                  open=True),
 }

@@ -139,13 +139,31 @@ def steps_in(span: float, dt_max: float) -> int:
     return max(1, math.ceil(span / dt_max - 1e-9))
 
 
+def window_param(params: Dict[str, Any], default: float = DEFAULT_WINDOW) -> float:
+    """``--param window=SECONDS`` of ``params`` as a float (``default`` when absent); ``UserError``
+    naming ``--param window`` for a value that is not a finite number > 0."""
+    from hybridocean.cli import UserError
+
+    if "window" not in params:
+        return float(default)
+    raw = params["window"]
+    try:
+        value = float(raw) if not isinstance(raw, bool) else math.nan
+    except (TypeError, ValueError):
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise UserError(f"--param window: the 4D-Var window must be a finite number of seconds > 0, got {raw!r}")
+    return value
+
+
 def fourdvar_arguments(model: Any, times_s: np.ndarray, obs: Any, params: Dict[str, Any]) -> Dict[str, Any]:
     """Keyword arguments of :class:`~.fourdvar_windows.FourDVar` for ``model`` on output times
     ``times_s`` [s]: ``window`` = the output span (at least one hour, at most 10 days), ``dt`` the
     longest stable step dividing it, ``obs_error`` :data:`DEFAULT_OBS_ERROR` when some
-    observation has no error std; ``params`` (``--param``) override any of them."""
+    observation has no error std; ``params`` (``--param``) override any of them (``UserError``
+    naming ``--param window`` for a window that is not a number of seconds > 0)."""
     span = float(times_s[-1] - times_s[0]) if len(times_s) > 1 else 0.0
-    window = float(params.get("window", min(DEFAULT_WINDOW, max(span, 3600.0))))
+    window = window_param(params, min(DEFAULT_WINDOW, max(span, 3600.0)))
     stepping = params.get("stepping", "ab3")
     kw: Dict[str, Any] = {"window": window, "stepping": stepping}
     if "dt" not in params and window > 0:
@@ -154,6 +172,7 @@ def fourdvar_arguments(model: Any, times_s: np.ndarray, obs: Any, params: Dict[s
     if "obs_error" not in params and not bool((err > 0).all()):
         kw["obs_error"] = DEFAULT_OBS_ERROR
     kw.update(params)
+    kw["window"] = window
     return kw
 
 
@@ -256,5 +275,5 @@ def check_model_options(args: Any) -> None:
 
 
 __all__ = ["add_model_options", "check_model_options", "MODELS", "MODEL_METHODS", "LEARNED_METHODS", "DEFAULT_LD", "DEFAULT_OBS_ERROR", "model_grid",
-           "physical_parameters", "build_physics", "kind_of", "max_step", "steps_in", "fourdvar_arguments",
+           "physical_parameters", "build_physics", "kind_of", "max_step", "steps_in", "window_param", "fourdvar_arguments",
            "BOUNDARIES", "uses_regional", "regional_fourdvar"]

@@ -21,7 +21,9 @@ small grids, not a converged training -- 20 iterations take ~10 s on a 16 x 16 t
 the trainer's progress bar on stderr (on a terminal). Physics: ``--model`` ``qg1.5`` (default) or
 ``sw`` with ``--Ld``/``--H`` (:mod:`.cli_models`), integrated by RK4 with the step of
 :func:`.cli_models.max_step`. ``--param`` passes :class:`LearnedEstimator` arguments
-(``window``, ``horizon``, ``hidden``, ``layers``, ``hidden_weight``, ``balance``).
+(``window``, ``horizon``, ``hidden``, ``layers``, ``hidden_weight``, ``balance``). Gravity: the
+QG state map ``psi = g eta / f0`` uses ``--g`` (else the file's attribute, else 9.81), stored in
+the checkpoint, so ``estimate --checkpoint`` must be given the same ``g``.
 
 Output: ``--out`` (written atomically, :meth:`LearnedEstimator.save`) with metadata ``model``,
 ``physical_parameters``, ``model_grid``, ``validation``, ``obs_file``; the trainer's own
@@ -31,15 +33,19 @@ interval does not depend on ``--iterations``, so the resumed run's configuration
 
 A checkpoint is refused (one line naming ``--checkpoint``) when it does not exist, is not a saved
 estimator, or its grid (cells, spacing, boundary, Coriolis plane), model or frame spacing
-differs from the input's.
+differs from the input's; a ``--resume`` file that is not a training checkpoint of the same
+options is refused naming ``--resume``; a training that stops on a NaN/Inf loss is a one-line
+error naming the iteration (``--obs (learned training): ...``).
 """
 from __future__ import annotations
 
 import argparse
 import math
+import pickle
 import time
+import warnings
 from pathlib import Path
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
@@ -83,11 +89,43 @@ def frame_spacing(times: np.ndarray) -> float:
     return float(d[0])
 
 
-def train_learned(obs: Any, grid: Any, times: np.ndarray, physics: Any, args: argparse.Namespace,
-                  params: Dict[str, Any], resume: Any = None, checkpoint_dir: Any = None) -> Tuple[Any, Dict[str, Any]]:
-    """Train a :class:`LearnedEstimator` on the observations ``obs`` (Observations, finite SSH)
-    binned on ``grid`` (the model grid) at ``times``; returns ``(estimator, info)``."""
+#: what reading or applying a file that is not a training checkpoint of these options raises
+#: (``torch.load`` of another file; a dict without the trainer's keys; another network size)
+_RESUME_ERRORS = (pickle.UnpicklingError, EOFError, KeyError, AttributeError, RuntimeError)
+
+
+def _is_resume_error(e: BaseException) -> bool:
+    """Did ``e`` come from loading the ``--resume`` checkpoint (not from the training itself)?"""
+    if isinstance(e, RuntimeError):
+        return "state_dict" in str(e)  # load_state_dict of networks of another size
+    return isinstance(e, _RESUME_ERRORS) or "resume" in str(e).lower() or "checkpoint" in str(e).lower()
+
+
+def check_resume(path: Path, option: str = "--resume") -> None:
+    """``UserError`` naming ``option`` unless ``path`` is a trainer checkpoint (a dict with the
+    model, optimizer and config the :class:`~hybridocean.training.AphynityTrainer` writes)."""
     from hybridocean.cli import UserError, one_line
+    from hybridocean.training.checkpoint import load_checkpoint
+
+    try:
+        st = load_checkpoint(path)
+    except (OSError, ValueError) + _RESUME_ERRORS as e:
+        raise UserError(f"{option} {str(path)!r}: not a training checkpoint ({one_line(e)})") from None
+    missing = [k for k in ("model", "optimizer", "config", "iteration") if not isinstance(st, dict) or k not in st]
+    if missing:
+        raise UserError(f"{option} {str(path)!r}: not a training checkpoint (no {', '.join(missing)})")
+
+
+def train_learned(obs: Any, grid: Any, times: np.ndarray, physics: Any, args: argparse.Namespace,
+                  params: Dict[str, Any], resume: Any = None, checkpoint_dir: Any = None,
+                  g: Optional[float] = None) -> Tuple[Any, Dict[str, Any]]:
+    """Train a :class:`LearnedEstimator` on the observations ``obs`` (Observations, finite SSH)
+    binned on ``grid`` (the model grid) at ``times``; returns ``(estimator, info)``. ``g``
+    [m/s^2]: gravity of the QG state map ``psi = g eta / f0`` (``None``: 9.81, the estimator's
+    default). A NaN/Inf training loss is a ``UserError`` naming the iteration; a ``resume``
+    checkpoint of other options (network sizes) one naming ``--resume``."""
+    from hybridocean.cli import UserError, one_line
+    from hybridocean.training import NonFiniteLossError
 
     from .cli_models import max_step, steps_in
     from .learned import LearnedEstimator, default_config
@@ -100,16 +138,22 @@ def train_learned(obs: Any, grid: Any, times: np.ndarray, physics: Any, args: ar
     k = steps_in(dt, max_step(physics, "rk4"))
     every = min(VALIDATE_EVERY, args.iterations)
     try:
-        est = LearnedEstimator(physics, seed=args.seed, **params)
+        est = LearnedEstimator(physics, seed=args.seed, **params, **({} if g is None else {"g": g}))
         cfg = default_config(dt, steps_per_frame=k, iterations=args.iterations, validate_every=every,
                              lambda_update="last_step", seed=args.seed, progress=None,
                              checkpoint_every=every if checkpoint_dir else 0,
                              checkpoint_dir=None if checkpoint_dir is None else str(checkpoint_dir))
         t0 = time.perf_counter()
         est.fit(train, grid, times, val_obs=val, config=cfg, resume=resume)
-    except (ValueError, TypeError) as e:
-        if resume is not None and "resume" in str(e).lower():
-            raise UserError(f"--resume {str(resume)!r}: {one_line(e)}") from None
+    except NonFiniteLossError as e:
+        raise UserError(f"--obs (learned training): {one_line(e)} (other --param values, e.g. a smaller "
+                        "hidden_scale, or fewer --iterations may help)") from None
+    except (ValueError, TypeError) + _RESUME_ERRORS as e:
+        if resume is not None and _is_resume_error(e):
+            raise UserError(f"--resume {str(resume)!r}: not a training checkpoint of these options "
+                            f"({one_line(e)[:300]})") from None
+        if not isinstance(e, (ValueError, TypeError)):
+            raise
         raise UserError(f"--obs (learned training): {one_line(e)}") from None
     h = est.history
     info = {"learned_validation": how, "learned_iterations": len(h.loss), "learned_steps_per_frame": k,
@@ -223,6 +267,7 @@ class TrainEstimator:
         from hybridocean.cli import UserError, output_file
 
         from .cli import model_inputs
+        from .cli_inputs import notes
 
         out = output_file(args.out)
         args.method = "learned"
@@ -239,9 +284,13 @@ class TrainEstimator:
                                 f"(give {out}.training/checkpoint.pt)")
             except ValueError:
                 pass
+            check_resume(resume)
         mi = model_inputs(args)
-        est, info = train_learned(mi["points"], mi["model_grid"], mi["times"], mi["physics"], args, mi["params"],
-                                  resume=resume, checkpoint_dir=Path(str(out) + ".training"))
+        with warnings.catch_warnings(record=True) as caught:  # e.g. a resumed config that differs: one note line
+            warnings.simplefilter("always")
+            est, info = train_learned(mi["points"], mi["model_grid"], mi["times"], mi["physics"], args, mi["params"],
+                                      resume=resume, checkpoint_dir=Path(str(out) + ".training"), g=mi["g"])
+        notes([w for w in caught if issubclass(w.category, UserWarning)])
         meta = {"model": mi["kind"], "physical_parameters": mi["phys"], "model_grid": mi["model_grid_kind"],
                 "validation": info["learned_validation"], "obs_file": str(Path(args.obs).expanduser().resolve()),
                 "iterations": info["learned_iterations"]}
@@ -253,4 +302,4 @@ class TrainEstimator:
         return 0
 
 
-__all__ = ["TrainEstimator", "train_learned", "load_learned", "split_validation", "DEFAULT_ITERATIONS"]
+__all__ = ["TrainEstimator", "train_learned", "load_learned", "split_validation", "check_resume", "DEFAULT_ITERATIONS"]

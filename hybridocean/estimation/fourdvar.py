@@ -52,7 +52,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import scipy.optimize
@@ -293,13 +293,17 @@ class WindowProblem:
         return float(J.detach()), float(Jo.detach()), float(Jb.detach()), g
 
     def minimize(self, max_iter: int = 50, v0: Optional[np.ndarray] = None, gtol: float = 1e-8,
-                 ftol: float = 1e-12, history_size: int = 30) -> WindowResult:
+                 ftol: float = 1e-12, history_size: int = 30,
+                 callback: Optional[Callable[[int, float], None]] = None) -> WindowResult:
         """Minimise ``J`` with L-BFGS-B from ``v0`` (default 0: the background); see the module docstring.
 
         ``gtol``: stop when every gradient component is below it; ``ftol``: on a relative decrease
-        of ``J`` below it; ``history_size``: number of L-BFGS correction pairs.
+        of ``J`` below it; ``history_size``: number of L-BFGS correction pairs; ``callback(k, J)``
+        after each iteration ``k = 1, 2, ...`` with its cost (e.g. a progress bar).
         """
         max_iter = check_int("max_iter", max_iter, minimum=1)
+        if callback is not None and not callable(callback):
+            raise TypeError(f"callback must be a callable (iteration, J) -> None, got {type(callback).__name__}")
         v0 = np.zeros(self.n_control) if v0 is None else np.asarray(v0, dtype=np.float64).reshape(-1)
         if v0.shape != (self.n_control,):
             raise ValueError(f"v0 must have {self.n_control} values, got {v0.size}")
@@ -318,7 +322,13 @@ class WindowProblem:
             return self.cost(xk, grad=False)[:3]
 
         history: List[float] = []
-        res = scipy.optimize.minimize(fun, v0, jac=True, method="L-BFGS-B", callback=lambda xk: history.append(lookup(xk)[0]),
+
+        def after_iteration(xk: np.ndarray) -> None:
+            history.append(lookup(xk)[0])
+            if callback is not None:
+                callback(len(history), history[-1])
+
+        res = scipy.optimize.minimize(fun, v0, jac=True, method="L-BFGS-B", callback=after_iteration,
                                       options={"maxiter": max_iter, "gtol": gtol, "ftol": ftol, "maxcor": history_size})
         history.insert(0, evals[0][1])  # J(v0): the first evaluation
         J, Jo, Jb = lookup(res.x)

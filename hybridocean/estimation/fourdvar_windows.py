@@ -16,22 +16,32 @@ latest window that started at or before ``t`` gives the state, linear in time be
 states; SSH at the centres and ``u, v`` averaged from the C-grid faces to the centres --
 QG: the geostrophic velocities of the model's ``psi`` (``velocity_kind="geostrophic"``); shallow
 water: the model's own ``u, v`` (``"total"``). ``staggered=True`` adds the face values.
+Observations on a closed grid within half a cell of its walls -- inside the grid's cells (as
+every estimator's inputs may be) but outside ``H``'s bilinear interpolation between the outermost
+cell centres -- are not used, with a ``UserWarning`` saying how many.
+
 Diagnostics per window (cost history, iterations, evaluations, wall time) are kept in
-:attr:`FourDVar.windows_` and written to the ``fourdvar_windows`` attribute (JSON).
+:attr:`FourDVar.windows_` and written to the ``fourdvar_windows`` attribute (JSON). Progress:
+a bar on stderr over the windows' L-BFGS iterations (``progress``; default only on a terminal).
 
 Regional boxes (open boundaries and background from the OI, land, sphere metric):
 :class:`~.fourdvar_regional.RegionalFourDVar`, built on this class.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
+import sys
+import warnings
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
 from torch import nn
+from tqdm.auto import tqdm
 
+from hybridocean.observations import ObservationOperator
 from physics._checks import check_choice, check_int, check_nonnegative, check_positive
 from physics.grid import Grid
 from physics.qg import QG
@@ -79,6 +89,8 @@ class FourDVar(Estimator):
             forecast to the next window's start runs the model alone.
         sigma_boundary: open-boundary models only: std [m] of the ring SSH increment controlled
             in each window (:class:`.fourdvar.WindowProblem`); ``None``: not controlled.
+        progress: a progress bar on stderr over the L-BFGS iterations of every window (``None``:
+            only when stderr is a terminal).
     """
 
     method = "4dvar"
@@ -107,6 +119,7 @@ class FourDVar(Estimator):
         model_error: Optional[float] = None,
         background_fn: Optional[Callable[[float], Any]] = None,
         sigma_boundary: Optional[float] = None,
+        progress: Optional[bool] = None,
     ) -> None:
         if isinstance(model, str):
             check_choice("model", model, ("qg", "sw"))
@@ -138,6 +151,9 @@ class FourDVar(Estimator):
             raise ValueError("background and background_fn: give one (background_fn sets every window's background)")
         self.background_fn = background_fn
         self.sigma_boundary = None if sigma_boundary is None else check_positive("sigma_boundary", sigma_boundary)
+        if progress is not None and not isinstance(progress, bool):
+            raise TypeError(f"progress must be a bool or None, got {type(progress).__name__}")
+        self.progress = progress
         self.windows_: List[Dict[str, Any]] = []
 
     def parameters(self) -> Dict[str, Any]:
@@ -183,8 +199,25 @@ class FourDVar(Estimator):
             raise ValueError(f"{name} {what} a finite SSH map of shape (ny, nx) = {(grid.ny, grid.nx)}, got {tuple(b.shape)}")
         return adapter.from_ssh(b.unsqueeze(0)).reshape(problem_shape)
 
+    @staticmethod
+    def usable_observations(inputs: EstimationInputs) -> EstimationInputs:
+        """``inputs`` without the observations outside ``H``'s domain on a closed grid (between the
+        outermost cell centres; module docstring), with a ``UserWarning`` giving their number."""
+        obs, grid = inputs.obs, inputs.grid
+        t = inputs.obs_times_s
+        span = np.array([t.min(), t.max()]) if t.size and t.max() > t.min() else np.array([t.min() if t.size else 0.0])
+        inside = ObservationOperator(obs, grid, span, loc="center", allow_empty=True).inside
+        n_out = int((~inside).sum())
+        if not n_out:
+            return inputs
+        warnings.warn(f"obs: {n_out} of {len(obs)} observations lie within half a cell of the closed grid's walls, "
+                      "outside 4D-Var's bilinear H between the outermost cell centres: not used", UserWarning,
+                      stacklevel=3)
+        return dataclasses.replace(inputs, obs=obs.subset(inside), obs_times_s=t[inside])
+
     def run(self, inputs: EstimationInputs) -> Tuple[torch.Tensor, ...]:
         """All windows; returns ``(ssh, u, v, u_c, v_c)``, each ``(T, ny, nx)`` at ``inputs.times``."""
+        inputs = self.usable_observations(inputs)
         grid, ts = inputs.grid, inputs.times_s
         model = self._build_model(grid)
         starts = self.window_starts(ts)
@@ -193,7 +226,27 @@ class FourDVar(Estimator):
                   obs_error=self.obs_error, save_every=self.save_every, method=self.stepping, g=self.g,
                   control_parameters=self.control_parameters, parameter_sigma=self.parameter_sigma,
                   model_error=self.model_error, sigma_boundary=self.sigma_boundary)
-        self.windows_, trajectories, xb = [], [], None
+        self.windows_, trajectories = [], []
+        show = self.progress if self.progress is not None else sys.stderr.isatty()
+        bar = tqdm(total=n_win * self.max_iter, disable=not show, desc="4D-Var", unit="iter", leave=False)
+        try:
+            self._windows(inputs, model, starts, kw, bar, trajectories)
+        finally:
+            bar.close()
+        self.velocity_kind = self._velocity_kind
+        out = []
+        for t in ts:
+            k = int(np.clip(np.searchsorted(starts, t + 1e-6, side="right") - 1, 0, n_win - 1))
+            out.append([_interp(trajectories[k][0], f, t) for f in trajectories[k][1:]])
+        ssh, uf, vf = (torch.stack([o[i] for o in out]) for i in range(3))
+        u, v = faces_to_centres(uf, vf, grid)
+        return ssh, u, v, uf, vf
+
+    def _windows(self, inputs: EstimationInputs, model: nn.Module, starts: np.ndarray, kw: Dict[str, Any],
+                 bar: Any, trajectories: List[Tuple[Any, ...]]) -> None:
+        """Minimise every window in turn (module docstring), appending ``(times, ssh, u, v)`` of its
+        analysed trajectory to ``trajectories`` and its diagnostics to :attr:`windows_`."""
+        grid, xb, n_win = inputs.grid, None, starts.size
         for k, t0 in enumerate(starts):
             P = WindowProblem(model, inputs.obs, t0, self.dt, self.n_steps, background=xb, **kw)
             if self.background_fn is not None:
@@ -201,7 +254,15 @@ class FourDVar(Estimator):
                                                        "background_fn")
             elif xb is None and self.background is not None:
                 P.background = self._first_background(P.state_shape, P.adapter, grid)
-            res = P.minimize(max_iter=self.max_iter)
+            bar.set_postfix_str(f"window {k + 1}/{n_win}")
+            done = [0]
+
+            def step(it: int, J: float) -> None:
+                done[0] = it
+                bar.update(1)
+
+            res = P.minimize(max_iter=self.max_iter, callback=step)
+            bar.update(max(self.max_iter - done[0], 0))  # a window that converged early
             with torch.no_grad():
                 traj = P.trajectory(torch.as_tensor(res.v, dtype=grid.dtype))
                 ssh = P.adapter.ssh(traj, P.times)
@@ -212,14 +273,7 @@ class FourDVar(Estimator):
             self.windows_.append({"start_s": float(t0), "n_obs": P.n_obs, "n_iter": res.n_iter, "n_eval": res.n_eval,
                                   "cost": res.cost, "cost_obs": res.cost_obs, "cost_b": res.cost_b,
                                   "parameters": res.parameters, "wall_s": res.wall_s, "message": res.message})
-        self.velocity_kind = P.adapter.velocity_kind
-        out = []
-        for t in ts:
-            k = int(np.clip(np.searchsorted(starts, t + 1e-6, side="right") - 1, 0, n_win - 1))
-            out.append([_interp(trajectories[k][0], f, t) for f in trajectories[k][1:]])
-        ssh, uf, vf = (torch.stack([o[i] for o in out]) for i in range(3))
-        u, v = faces_to_centres(uf, vf, grid)
-        return ssh, u, v, uf, vf
+        self._velocity_kind = P.adapter.velocity_kind
 
     def map_ssh(self, inputs: EstimationInputs) -> torch.Tensor:
         """The SSH analysis ``(T, ny, nx)`` [m] at the centres (:meth:`run`)."""

@@ -27,11 +27,14 @@ encoded and scored on ``val_obs``) -- never the truth.
 
 Estimation (``estimate``): at each output time (spaced by the training ``dt``), the encoder's
 state of its window (with ``ensemble = M``: averaged with the forecasts of the ``M - 1``
-previous states by the trained dynamics); SSH is its observed part, the currents its own velocities: the
-shallow-water state's ``u, v`` (hidden, never observed: inferred by the encoder so that the
-dynamics forecast the later SSH; ``velocity_kind="total"``), the QG state's geostrophic
-``-dpsi/dy, dpsi/dx``, or -- neural-only dynamics, whose hidden channels are latent -- the
-geostrophic currents of the encoded SSH. All averaged from the C-grid faces to the centres.
+previous states by the trained dynamics). Shallow water: SSH is its observed part, the currents
+its own ``u, v`` (hidden, never observed: inferred by the encoder so that the dynamics forecast
+the later SSH; ``velocity_kind="total"``), averaged from the C-grid faces to the centres. QG
+(``output="encoder"``, the default): SSH is the encoder's map (the state's SSH before the state map
+``SSH -> q``, whose walls force ``psi = 0``; :func:`~.learned_report.output_ssh`) and the currents its
+geostrophic ones by the OI's operator (:func:`~.base.geostrophic_currents`); ``output="state"``: the
+state's SSH ``H(X)`` and its own ``-dpsi/dy, dpsi/dx``. Neural-only dynamics (latent hidden
+channels): the geostrophic currents of the encoded SSH.
 
 Persistence: :meth:`LearnedEstimator.save` / :meth:`LearnedEstimator.load` /
 :meth:`LearnedEstimator.read_metadata` (:mod:`.learned_io`).
@@ -52,15 +55,13 @@ from hybridocean.hybrid import HybridModel
 from hybridocean.observations import Observations, to_gridded
 from hybridocean.training import AphynityConfig, AphynityTrainer, History, IntegratorConfig
 from physics.grid import Grid
-from physics.operators import velocity_from_psi
 from physics.qg import QG
 
 from .base import EstimationInputs, Estimator, estimate_dataset, prepare_inputs
 from .encoder import WindowEncoder
-from .fourdvar_models import faces_to_centres
 from .learned_first_guess import MapsLike, check_first_guess, first_guess_frames
 from .learned_io import load_estimator, read_metadata, save_estimator
-from .learned_report import observation_misfit, report_over
+from .learned_report import observation_misfit, output_ssh, report_over, resolve_output, state_velocities
 from .obs_training import (ObservationTask, augmentation_field, build_windows, ensemble_mean, frame_spacing,
                            gridded_frames, gridded_view, state_map_for)
 
@@ -107,6 +108,11 @@ class LearnedEstimator(Estimator):
             observations only, is an encoder input and the base of its SSH (untrained: the first
             guess exactly; :mod:`.learned_first_guess`). ``None``: none. Time spent computing its
             maps: :attr:`first_guess_seconds` (per call site).
+        output: what :meth:`estimate` returns (:func:`~.learned_report.output_ssh`): ``"encoder"``
+            (default for QG physics), the encoder's SSH map and, for QG, its geostrophic currents;
+            ``"state"`` (default otherwise), the state's SSH and own velocities. Identical for
+            shallow water and neural dynamics (their state's SSH is the encoder's). Training is
+            the same either way.
     """
 
     method = "learned"
@@ -131,6 +137,7 @@ class LearnedEstimator(Estimator):
         prior_sigmas: Optional[Sequence[float]] = (1.5, 3.0),
         g: float = 9.81,
         first_guess: Optional[Estimator] = None,
+        output: Optional[str] = None,
     ) -> None:
         lookahead = window // 2 if lookahead is None and isinstance(window, int) else lookahead
         for name, v, lo in (("window", window, 1), ("horizon", horizon, 1), ("seed", seed, 0),
@@ -146,6 +153,7 @@ class LearnedEstimator(Estimator):
         if isinstance(g, bool) or not isinstance(g, (int, float)) or not math.isfinite(g) or not g > 0:
             raise ValueError(f"g must be a finite gravity > 0 [m/s^2], got {g!r}")
         self.g, self.first_guess = float(g), check_first_guess(first_guess)
+        self.output = resolve_output(output, isinstance(physics, QG))
         #: seconds spent computing first-guess maps, per argument name (the last call of each)
         self.first_guess_seconds: Dict[str, float] = {}
         self._maps_override: Optional[MapsLike] = None
@@ -160,7 +168,7 @@ class LearnedEstimator(Estimator):
                                               hidden=hidden, layers=layers, hidden_weight=float(hidden_weight),
                                               hidden_scale=float(hidden_scale), seed=seed, balance=bool(balance),
                                               lookahead=lookahead, dilations=dilations, ensemble=ensemble,
-                                              prior_sigmas=self.prior_sigmas, g=self.g)
+                                              prior_sigmas=self.prior_sigmas, g=self.g, output=self.output)
         #: the caller's metadata of a loaded estimator (:meth:`load`)
         self.metadata: Dict[str, Any] = {}
         self.state_map, self.state_channels = state_map_for(physics, channels, balance, hidden_scale, self.g)
@@ -320,7 +328,7 @@ class LearnedEstimator(Estimator):
              "window": self.window, "horizon": self.horizon, "augment": self.augment,
              "hidden_weight": self.hidden_weight, "seed": self.seed, "balance": self.init_args["balance"],
              "lookahead": self.lookahead, "dilations": self.dilations, "ensemble": self.ensemble,
-             "prior_sigmas": self.prior_sigmas, "g": self.g,
+             "prior_sigmas": self.prior_sigmas, "g": self.g, "output": self.output,
              "first_guess": "none" if self.first_guess is None else type(self.first_guess).__name__,
              "state_map": type(self.state_map).__name__}
         if self.dt is not None:
@@ -347,6 +355,12 @@ class LearnedEstimator(Estimator):
         dynamics -- the states the training loss made consistent with the later observations.
         First guess: ``first_guess_maps`` (or :meth:`using_first_guess_maps`'), else computed
         from ``inputs.obs``."""
+        return ensemble_mean(self.trainer, self._encode(inputs, first_guess_maps)[0], self.dt, self.ensemble)
+
+    @torch.no_grad()
+    def _encode(self, inputs: EstimationInputs, first_guess_maps: Optional[MapsLike]) -> Tuple[torch.Tensor, torch.Tensor]:
+        """``(X, z)``: each output time's encoded state ``(T, C, ny, nx)`` (no ensemble) and the
+        encoder's output ``(T, channels, ny, nx)`` (SSH / ``s`` first)."""
         self._require_fit()
         if inputs.times.size == 1:
             raise ValueError("times: the learned estimator needs at least 2 output times (spaced by dt)")
@@ -361,48 +375,37 @@ class LearnedEstimator(Estimator):
                              lookahead=self.lookahead, first_guess=fg)
         tr = self.trainer
         z = self.encoder(data.features.to(device=tr.device, dtype=tr.dtype))
-        x = self.state_map.to_state(z, self.scale)
-        return ensemble_mean(tr, x, self.dt, self.ensemble)
+        return self.state_map.to_state(z, self.scale), z
 
     @torch.no_grad()  # a learnable physical parameter (e.g. Ld in the QG state map) must not leak a graph
     def map_ssh(self, inputs: EstimationInputs) -> torch.Tensor:
-        """SSH ``(T, ny, nx)`` [m]: the estimated state's SSH at each output time (:meth:`encode`)."""
-        return self.state_map.observe(self.encode(inputs)).to(torch.float64).cpu()
+        """SSH ``(T, ny, nx)`` [m] at each output time: the encoder's map or the estimated state's
+        (``output``; :func:`~.learned_report.output_ssh`)."""
+        return output_ssh(self, *self._encode(inputs, self._maps_override))[0]
 
-    @torch.no_grad()
     def state_currents(self, states: torch.Tensor, at: str = "center") -> Tuple[torch.Tensor, torch.Tensor]:
-        """The states' own velocities ``(u, v)`` ``(T, ny, nx)`` [m/s], float64 CPU: shallow water's
-        ``u, v`` channels, or the QG streamfunction's ``u = -dpsi/dy``, ``v = dpsi/dx`` (first
-        layer; geostrophic by construction); on the C-grid faces (``at="uv"``) or averaged to the
-        centres (``at="center"``, :func:`~.fourdvar_models.faces_to_centres`)."""
-        if not self.state_velocities:
-            raise ValueError("state_currents: this estimator's state has no velocities (neural latent channels)")
-        if at not in ("center", "uv"):
-            raise ValueError(f"at must be 'center' or 'uv', got {at!r}")
-        if isinstance(self.physics, QG):
-            u, v = velocity_from_psi(self.physics.streamfunction(states)[:, 0], self.grid)  # C-grid faces
-        else:
-            u, v = states[:, 1], states[:, 2]
-        u, v = u.to(torch.float64).cpu(), v.to(torch.float64).cpu()
-        return faces_to_centres(u, v, self.grid) if at == "center" else (u, v)
+        """The states' own velocities ``(u, v)`` ``(T, ny, nx)`` [m/s], float64 CPU, on the C-grid
+        faces (``at="uv"``) or the centres (``"center"``; :func:`~.learned_report.state_velocities`)."""
+        return state_velocities(self, states, at)
 
     def estimate(self, obs: Any, grid: Optional[Grid] = None, times: Any = None, *, staggered: bool = False,
                  variable: Optional[str] = None, first_guess_maps: Optional[MapsLike] = None) -> xr.Dataset:
-        """SSH and currents (:meth:`Estimator.estimate`): the currents are the encoded state's own
-        velocities (:meth:`state_currents`; ``velocity_kind`` ``"total"`` for shallow water,
-        ``"geostrophic"`` for QG) -- with the neural-only dynamics (latent hidden channels), the
-        geostrophic currents of the encoded SSH. ``first_guess_maps``: precomputed first-guess SSH
-        ``(time, y, x)`` [m] (default computed from ``obs``; :meth:`encode`)."""
-        if not self.state_velocities:
-            with self.using_first_guess_maps(self._maps_override if first_guess_maps is None else first_guess_maps):
-                return super().estimate(obs, grid, times, staggered=staggered, variable=variable)
+        """SSH and currents (:meth:`Estimator.estimate`): SSH of :meth:`map_ssh`; the currents the
+        encoded state's own velocities (:meth:`state_currents`; shallow water, ``"total"``; QG with
+        ``output="state"``) or the geostrophic currents of the SSH (:meth:`~.base.Estimator.currents`,
+        the OI's operator; QG with ``output="encoder"``, neural dynamics). ``first_guess_maps``:
+        precomputed first-guess SSH ``(time, y, x)`` [m] (default computed from ``obs``; :meth:`encode`)."""
         if not isinstance(staggered, bool):
             raise TypeError(f"staggered must be a bool, got {type(staggered).__name__}")
         inputs = prepare_inputs(obs, grid, times, time_margin_s=self.time_margin(), variable=variable)
-        states = self.encode(inputs, first_guess_maps)
-        ssh = self.state_map.observe(states).to(torch.float64).cpu()
-        u, v = self.state_currents(states, "center")
-        u_c, v_c = self.state_currents(states, "uv") if staggered else (None, None)
+        maps = self._maps_override if first_guess_maps is None else first_guess_maps
+        ssh, states = output_ssh(self, *self._encode(inputs, maps))
+        if states is not None and self.state_velocities:
+            currents = lambda at: self.state_currents(states, at)  # noqa: E731
+        else:
+            currents = lambda at: self.currents(ssh, inputs.grid, at=at)[:2]  # noqa: E731
+        u, v = currents("center")
+        u_c, v_c = currents("uv") if staggered else (None, None)
         return estimate_dataset(
             ssh, u, v, inputs.grid, inputs.times, method=self.method, parameters=self.parameters(),
             ssh_name=inputs.ssh_name, velocity_kind=self.velocity_kind, u_c=u_c, v_c=v_c,

@@ -1,8 +1,9 @@
 """The ``learned+4dvar`` estimator: 4D-Var whose every window starts from the learned estimator's map.
 
 :class:`LearnedFourDVar` runs :class:`~.fourdvar_windows.FourDVar` with
-``background_fn(t0) = `` the SSH of a trained :class:`~.learned.LearnedEstimator` (the encoder's
-state of the observation window ending at the output times, linear in time between them) at
+``background_fn(t0) = `` the SSH of a trained :class:`~.learned.LearnedEstimator` (its
+``map_ssh`` of the observation windows at the output times -- for QG by default the encoder's
+map, ``output="encoder"`` -- linear in time between them) at
 each window start ``t0``: that map, turned into a model state (QG ``q`` of ``psi = g eta / f0``,
 SW ``eta`` with its geostrophic ``u, v``; :mod:`.fourdvar_models`), is the window's background
 ``x_b`` AND its first guess (the minimisation starts from the zero increment). The 4D-Var then

@@ -9,16 +9,64 @@ over the horizon by the trained dynamics), for each state channel ``c``::
     ratio[c] = rms_a[c] / rms_p[c]      (dimensionless; inf where F_p vanishes, nan without F_p)
 
 in the state's units per second (QG: PV [1/s^2]; shallow water: eta [m/s], u, v [m/s^2]).
+
+Also the estimator's output SSH (:func:`output_ssh`, option ``output``): ``"state"``, the SSH
+``H(X)`` of the (ensemble-mean) state; ``"encoder"``, the encoder's own SSH map ``s z_0`` at the
+state time (with a first guess: first guess + learned correction). They differ only for a QG
+state, whose map ``H(S(eta))`` (SSH -> PV -> streamfunction with ``psi = 0`` on the walls -> SSH)
+reshapes the map near walls and at the grid scale; for shallow water and the neural dynamics the
+state's SSH channel *is* ``s z_0``.
 """
 from __future__ import annotations
 
 import math
-from typing import Any, Dict
+from typing import Any, Dict, Optional, Tuple
 
 import torch
 
+from physics.operators import velocity_from_psi
+from physics.qg import QG
+
+from .fourdvar_models import faces_to_centres
 from .learned_first_guess import first_guess_frames
-from .obs_training import ObservationWindows, build_windows, frame_spacing, gridded_view
+from .obs_training import (ObservationWindows, QGStateMap, build_windows, ensemble_forecasts, ensemble_mean,
+                           frame_spacing, gridded_view)
+
+#: the values of the learned estimator's ``output`` option (module docstring)
+OUTPUTS = ("encoder", "state")
+
+
+def resolve_output(output: Optional[str], qg: bool) -> str:
+    """``output`` checked; ``None`` -> ``"encoder"`` for a QG state (``qg``), else ``"state"``."""
+    if output is None:
+        return "encoder" if qg else "state"
+    if output not in OUTPUTS:
+        raise ValueError(f"output must be one of {OUTPUTS} or None (default by physics), got {output!r}")
+    return output
+
+
+@torch.no_grad()
+def output_ssh(est, x: torch.Tensor, z: torch.Tensor) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+    """``(ssh (T, ny, nx) [m] float64 CPU, states)`` of the encoded states ``x`` ``(T, C, ny, nx)``
+    and encoder outputs ``z`` (``est.output``, module docstring). ``"state"`` (or any non-QG
+    state): ``ssh = H(Xbar_k)`` of the ensemble mean ``Xbar`` (:func:`~.obs_training.ensemble_mean`),
+    ``states = Xbar``. ``"encoder"`` with a QG state: ``ssh_k = (s z_0[k] + sum_{j=1}^{n_k-1}
+    H(Phi_{j dt}(X_{k-j}))) / n_k``, ``n_k = min(M, k + 1)`` (``M = ensemble``; the encoder's map
+    alone for ``M = 1``), ``states = None`` (the caller takes the geostrophic currents of ``ssh``)."""
+    tr, T = est.trainer, x.shape[0]
+    if est.output == "state" or not isinstance(est.state_map, QGStateMap):
+        states = ensemble_mean(tr, x, est.dt, est.ensemble)
+        return est.state_map.observe(states).to(torch.float64).cpu(), states
+    ssh = est.scale * z[:, 0]
+    M = min(est.ensemble, T)
+    if M > 1:
+        fc = ensemble_forecasts(tr, x, est.dt, M)
+        ssh, count = ssh.clone(), torch.ones(T, dtype=ssh.dtype, device=ssh.device)
+        for j in range(1, M):
+            ssh[j:] += est.state_map.observe(fc[: T - j, j])
+            count[j:] += 1
+        ssh = ssh / count.view(-1, 1, 1)
+    return ssh.to(torch.float64).cpu(), None
 
 
 @torch.no_grad()
@@ -97,4 +145,22 @@ def report_over(est, obs=None, times=None, first_guess_maps=None) -> Dict[str, A
     return dynamics_report(est, data)
 
 
-__all__ = ["dynamics_report", "observation_misfit", "report_over"]
+@torch.no_grad()
+def state_velocities(est, states: torch.Tensor, at: str = "center") -> Tuple[torch.Tensor, torch.Tensor]:
+    """The states' own velocities ``(u, v)`` ``(T, ny, nx)`` [m/s], float64 CPU: shallow water's
+    ``u, v`` channels, or the QG streamfunction's ``u = -dpsi/dy``, ``v = dpsi/dx`` (first
+    layer; geostrophic by construction); on the C-grid faces (``at="uv"``) or averaged to the
+    centres (``at="center"``, :func:`~.fourdvar_models.faces_to_centres`)."""
+    if not est.state_velocities:
+        raise ValueError("state_currents: this estimator's state has no velocities (neural latent channels)")
+    if at not in ("center", "uv"):
+        raise ValueError(f"at must be 'center' or 'uv', got {at!r}")
+    if isinstance(est.physics, QG):
+        u, v = velocity_from_psi(est.physics.streamfunction(states)[:, 0], est.grid)  # C-grid faces
+    else:
+        u, v = states[:, 1], states[:, 2]
+    u, v = u.to(torch.float64).cpu(), v.to(torch.float64).cpu()
+    return faces_to_centres(u, v, est.grid) if at == "center" else (u, v)
+
+
+__all__ = ["OUTPUTS", "dynamics_report", "observation_misfit", "output_ssh", "report_over", "resolve_output", "state_velocities"]

@@ -188,6 +188,14 @@ def state_map_for(physics, channels: int, balance: bool, hidden_scale: float, g:
 
 
 @torch.no_grad()
+def ensemble_forecasts(trainer, x: torch.Tensor, dt: float, members: int) -> torch.Tensor:
+    """``(T, M, C, ny, nx)``: the forecasts ``Phi_{j dt}(x[k])``, ``j = 0 .. M - 1`` (``M =
+    min(members, T)``, ``dt`` [s] the frame spacing) of every state ``x[k]`` by the trainer's dynamics."""
+    M = min(members, x.shape[0])
+    t = dt * torch.arange(M, dtype=x.dtype, device=x.device)
+    return torch.cat([trainer.forecast(x[i:i + 16], t, grad=False) for i in range(0, x.shape[0], 16)])
+
+
 def ensemble_mean(trainer, x: torch.Tensor, dt: float, members: int) -> torch.Tensor:
     """``(T, C, ny, nx)``: at each output time ``k`` the mean of the state ``x[k]`` and the
     forecasts ``Phi_{j dt}(x[k - j])``, ``j = 1 .. M - 1`` with ``k - j >= 0`` (``M = members``,
@@ -195,8 +203,7 @@ def ensemble_mean(trainer, x: torch.Tensor, dt: float, members: int) -> torch.Te
     M = min(members, x.shape[0])
     if M == 1:
         return x
-    t = dt * torch.arange(M, dtype=x.dtype, device=x.device)
-    fc = torch.cat([trainer.forecast(x[i:i + 16], t, grad=False) for i in range(0, x.shape[0], 16)])  # (T, M, C, ...)
+    fc = ensemble_forecasts(trainer, x, dt, M)  # (T, M, C, ...)
     out, count = torch.zeros_like(x), torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
     for j in range(M):
         out[j:] += fc[: x.shape[0] - j, j]
@@ -390,5 +397,5 @@ class ObservationTask:
         return se / n if n > 0 else float("nan")
 
 
-__all__ = ["augmentation_field", "state_map_for", "ensemble_mean", "ObservationWindows", "ObservationTask", "QGStateMap", "DirectStateMap", "BalancedStateMap", "ScaledField",
+__all__ = ["augmentation_field", "state_map_for", "ensemble_forecasts", "ensemble_mean", "ObservationWindows", "ObservationTask", "QGStateMap", "DirectStateMap", "BalancedStateMap", "ScaledField",
            "build_windows", "gridded_frames", "gridded_view", "frame_spacing"]

@@ -128,3 +128,32 @@ def test_ocean_mask_reads_the_coastline_of_the_cached_truth(tmp_path):
     assert (_ocean_mask(ctx) == ocean).all()
     xr.Dataset({"ssh": (("time", "y", "x"), np.zeros((2, N, N)))}).to_netcdf(tmp_path / "truths" / "tiny.nc")
     assert _ocean_mask(ctx) is None
+
+
+def test_qg_rows_pad_by_qg_pad_and_name_their_files(tmp_path):
+    """``_pad_grid(ctx)`` pads by ``settings["pad"]`` as before, ``_pad_grid(ctx, p)`` by ``p``
+    (observations shifted and estimates cropped by the same ``p``); the QG rows' padding is
+    ``qg_pad`` (default ``pad``), the neural row's ``pad``; checkpoints on another padding than
+    ``pad`` are suffixed ``_pad<p>`` (a checkpoint of another grid is never reused)."""
+    _script()
+    from _benchmark_common import _pad_grid, _qg_pad
+    from _benchmark_rows import _checkpoint, _row_pad
+
+    ctx, _, _ = _context(tmp_path, False)
+    ctx.settings["first_guess"] = None
+    gp, shift, crop = _pad_grid(ctx)
+    assert (gp.nx, gp.ny) == (N + 4, N + 4) and _qg_pad(ctx) == 2 and _row_pad(ctx, "hybrid") == 2
+    assert _checkpoint(ctx, "hybrid").name == "learned_hybrid.pt"
+    ctx.settings["qg_pad"] = 5
+    gp, shift, crop = _pad_grid(ctx, _qg_pad(ctx))
+    assert (gp.nx, gp.ny) == (N + 10, N + 10) and gp.boundary == "closed"
+    moved = shift(ctx.train)
+    assert np.allclose(moved.ds["x"].values - ctx.train.ds["x"].values, 5 * 2e4)
+    xc = gp.coords("center")[0].numpy()
+    ds = xr.Dataset({"ssh": (("time", "y", "x"), np.zeros((1, N + 10, N + 10)))}, coords={"x": xc, "y": xc})
+    assert np.allclose(crop(ds)["x"].values, (np.arange(N) + 0.5) * 2e4)
+    assert _row_pad(ctx, "physics") == 5 and _row_pad(ctx, "neural") == 2
+    assert _checkpoint(ctx, "hybrid").name == "learned_hybrid_pad5.pt"
+    assert _checkpoint(ctx, "neural").name == "learned_neural.pt"
+    with pytest.raises(ValueError, match="pad must be an int >= 0"):
+        _pad_grid(ctx, -1)

@@ -214,3 +214,35 @@ def test_bad_model_options_are_one_line_naming_the_option(twin, tmp_path, capsys
         line = _one_line(capsys.readouterr().err)
         assert code == 2 and option in line and what in line, (argv, line)
         assert not Path(o).exists(), argv
+
+
+def test_window_param_names_the_option():
+    """--param window: a number of seconds > 0 (JSON number or numeric text), else a UserError
+    naming --param window (float('abc') gave a message without the option)."""
+    from hybridocean.cli import UserError
+    from hybridocean.estimation.cli_models import DEFAULT_WINDOW, window_param
+
+    assert window_param({}) == DEFAULT_WINDOW and window_param({}, 3600.0) == 3600.0
+    assert window_param({"window": 86400}) == 86400.0 and window_param({"window": "7200"}) == 7200.0
+    for bad in ("abc", 0, -5, float("nan"), float("inf"), True, None, [1]):
+        with pytest.raises(UserError, match="--param window"):
+            window_param({"window": bad})
+
+
+def test_4dvar_takes_points_near_the_walls_of_a_bbox_grid(tmp_path, capsys):
+    """Lon/lat points anywhere in --bbox (the baselines' input): the ones within half a cell of the
+    closed grid's walls, outside H's interpolation between the outermost cell centres, are left
+    out with a note saying how many (they used to abort the run: "lie outside the grid"); the
+    rest are assimilated (2 L-BFGS iterations, closed basin: plumbing, not skill)."""
+    from _cli_cases import lonlat_points
+
+    pts = lonlat_points(n=300, days=("2019-01-01", "2019-01-02")).to_netcdf(tmp_path / "pts.nc")
+    out = tmp_path / "est.nc"
+    code = cli.main(["estimate", "--obs", str(pts), "--bbox", "296", "304", "34", "40", "--resolution", "0.5",
+                     "--method", "4dvar", "--boundary", "closed", "--param", "max_iter=2", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "observations lie within half a cell of the closed grid's walls" in err
+    ds = open_nc(out)
+    assert ds["u"].dims == ("time", "latitude", "longitude") and np.isfinite(ds["ssh"].values).all()
+    assert 0 < ds.attrs["n_observations"] == 600

@@ -14,6 +14,7 @@ import torch
 from test_cli_fourdvar import LEARNED_ITERATIONS as IT, LEARNED_SMALL, _one_line, open_nc, run_ok, score, shared_training, write_twin
 from hybridocean import cli
 from hybridocean.estimation.learned import LearnedEstimator
+from hybridocean.training import NonFiniteLossError
 
 @pytest.fixture(scope="module")
 def trained():
@@ -133,3 +134,53 @@ def test_learned_on_lonlat_map(tmp_path, capsys):
     assert ds.attrs["model_grid"] == "sphere" or ds.attrs["model_grid"].startswith("beta_plane")
     tau = score(ds, tw)
     assert tau > 75.0, tau
+
+
+def test_train_estimator_g_is_the_checkpoints_and_bad_resumes_are_one_line(trained, tmp_path, capsys):
+    """train-estimator --g 9.7 stores g = 9.7 in the QG state map (it used to be ignored: 9.81 was
+    saved, and estimate --checkpoint --g 9.7 refused its own training's g); estimate with that
+    checkpoint takes --g 9.7 and refuses the default 9.81. A --resume file that is not a trainer
+    checkpoint (a netCDF file, a dict without the trainer's keys) or one of other network sizes
+    is one line naming --resume, not a traceback. 1 training iteration: plumbing, not skill."""
+    tw, _ = trained
+    ck = tmp_path / "g.pt"
+    small = ("--iterations", "1", *LEARNED_SMALL)
+    run_ok(["train-estimator", "--obs", str(tw["map"]), "--out", str(ck), "--g", "9.7", *small], capsys)
+    assert LearnedEstimator.read_metadata(ck)["args"]["g"] == 9.7
+    est = tmp_path / "e.nc"
+    run_ok(["estimate", "--obs", str(tw["map"]), "--method", "learned", "--checkpoint", str(ck), "--g", "9.7",
+            "--out", str(est)], capsys)
+    assert open_nc(est).attrs["g_m_per_s2"] == 9.7
+    torch.save({"a": 1}, tmp_path / "dict.pt")
+    base = ["train-estimator", "--obs", str(tw["map"]), "--out", str(tmp_path / "r.pt")]
+    cases = [
+        (["estimate", "--obs", str(tw["map"]), "--method", "learned", "--checkpoint", str(ck), "--out",
+          str(tmp_path / "o.nc")], "--g 9.81", "g = 9.7"),
+        (base + ["--resume", str(tw["map"]), *small], "--resume", "not a training checkpoint"),
+        (base + ["--resume", str(tmp_path / "dict.pt"), *small], "--resume", "not a training checkpoint"),
+        (base + ["--resume", str(ck) + ".training/checkpoint.pt", "--g", "9.7", "--iterations", "2",
+                 "--param", "hidden=4"], "--resume", "of these options"),
+    ]
+    for argv, option, what in cases:
+        code = cli.main(argv)
+        line = _one_line(capsys.readouterr().err)
+        assert code == 2 and option in line and what in line, (argv, line)
+    assert not (tmp_path / "r.pt").exists()
+
+
+def test_training_nan_stop_is_one_line_naming_the_iteration(trained, tmp_path, capsys, monkeypatch):
+    """The trainer's NaN stop (NonFiniteLossError, an ArithmeticError the CLI did not catch: a
+    traceback) is one error line naming the iteration, exit status 2, nothing written."""
+    tw, _ = trained
+
+    def diverge(self, *a, **k):
+        raise NonFiniteLossError("non-finite loss at iteration 3 (inner step 1); training stopped, no checkpoint written")
+
+    monkeypatch.setattr(LearnedEstimator, "fit", diverge)
+    out = tmp_path / "o.nc"
+    for argv in (["estimate", "--obs", str(tw["map"]), "--method", "learned", "--out", str(out), "--iterations", "1"],
+                 ["train-estimator", "--obs", str(tw["map"]), "--out", str(out), "--iterations", "1"]):
+        code = cli.main(argv)
+        line = _one_line(capsys.readouterr().err)
+        assert code == 2 and "--obs (learned training)" in line and "iteration 3" in line, line
+        assert not out.exists()

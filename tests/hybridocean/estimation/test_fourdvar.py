@@ -370,3 +370,25 @@ def test_gridded_input_staggered_output_and_file(tmp_path):
     path = write_estimate(ds, tmp_path / "fourdvar.nc")
     with xr.open_dataset(path) as back:
         assert np.array_equal(back["ssh"].values, ds["ssh"].values)
+
+
+def test_iteration_callback_and_progress_bar(capsys):
+    """minimize's callback sees every L-BFGS iteration with the recorded cost (the same floats);
+    FourDVar(progress=True) draws a bar over the windows' iterations on stderr, progress=False
+    (and the default off a terminal, as under pytest) nothing; a non-bool progress is refused."""
+    m = QG(qg_grid(16), Ld=4e4)
+    _, t, _, ssh = truth_qg(m, 6)
+    obs = gridded_obs(m.grid, t, ssh)
+    seen = []
+    res = WindowProblem(m, obs, 0.0, DT, 6, sigma_b=SIGMA_B, length_b=LENGTH_B, obs_error=0.01).minimize(
+        max_iter=3, callback=lambda k, J: seen.append((k, J)))
+    assert seen == list(zip(range(1, res.n_iter + 1), res.cost[1:])) and res.n_iter >= 1
+    capsys.readouterr()
+    for progress, drawn in ((True, True), (False, False), (None, False)):
+        FourDVar(m, window=6 * DT, dt=DT, sigma_b=SIGMA_B, length_b=LENGTH_B, obs_error=0.01, max_iter=2,
+                 progress=progress).estimate(obs, m.grid, t)
+        assert ("4D-Var" in capsys.readouterr().err) == drawn, progress
+    with pytest.raises(TypeError, match="progress must be a bool"):
+        FourDVar(m, progress="yes")
+    with pytest.raises(TypeError, match="callback must be a callable"):
+        WindowProblem(m, obs, 0.0, DT, 6, obs_error=0.01).minimize(max_iter=1, callback=3)

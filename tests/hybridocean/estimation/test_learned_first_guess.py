@@ -49,8 +49,8 @@ def data():
 
 def test_untrained_estimator_reproduces_the_first_guess(data):
     """Zero-initialised head: the encoder's SSH is the OI map itself. Direct state map: the
-    estimate is the OI map to rounding (``s * (eta / s)``, 1e-14 of its RMS); QG state: the OI map
-    through the state map, ``H(S(eta))`` (SSH -> PV on the corners -> SSH at the centres, which
+    estimate is the OI map to rounding (``s * (eta / s)``, 1e-14 of its RMS); QG state with
+    ``output="state"`` (the default ``"encoder"``: ``test_learned_output``): the OI map through the state map, ``H(S(eta))`` (SSH -> PV on the corners -> SSH at the centres, which
     smooths the grid scale), to 1e-12 (float64, the same operations in another order)."""
     import torch
 
@@ -59,7 +59,7 @@ def test_untrained_estimator_reproduces_the_first_guess(data):
     rms = np.sqrt(np.mean(ref ** 2))
     est = untrained(estimator(OptimalInterpolation(**OI_KW), physics=False), obs, g, times)
     assert np.max(np.abs(est.estimate(obs, g, times)["ssh"].values - ref)) <= 1e-14 * rms
-    est = untrained(estimator(OptimalInterpolation(**OI_KW)), obs, g, times)
+    est = untrained(estimator(OptimalInterpolation(**OI_KW), output="state"), obs, g, times)
     z = torch.as_tensor(ref)[:, None] / est.scale
     want = est.state_map.observe(est.state_map.to_state(z, est.scale)).numpy()
     assert np.max(np.abs(est.estimate(obs, g, times)["ssh"].values - want)) <= 1e-12 * rms
@@ -92,14 +92,15 @@ def test_first_guess_reads_only_the_encoders_observations(data):
 
 def test_training_with_the_first_guess_beats_it_on_held_out_observations(data):
     """``validate_initial``: iteration 0 is the first guess itself (validation misfit of the OI
-    map, forecast by the QG model); 30 updates must lower the held-out misfit by >= 5 %, and the
-    selected model is never worse than the start. Measured: about 20 % lower."""
+    map, forecast by the QG model); 30 updates must lower the held-out misfit by >= 20 %, and the
+    selected model is never worse than the start. Measured: 40 % lower (0.0142 -> 0.0085; the
+    first updates are worse than the start, 0.236 at iteration 5, which selection discards)."""
     g, times, _, obs, held, _ = data
     cfg = small_config(iterations=30, validate_every=5, validate_initial=True, tau1=1e-2)
     est = estimator(OptimalInterpolation(**OI_KW)).fit(obs, g, times, val_obs=held, config=cfg)
     h = est.history
     assert h.val_iteration[0] == 0 and h.best_val_mse <= h.val_mse[0]
-    assert h.best_val_mse < 0.95 * h.val_mse[0], h.val_mse
+    assert h.best_val_mse < 0.8 * h.val_mse[0], h.val_mse
 
 
 def test_save_load_round_trip_with_first_guess_and_g(data, tmp_path):
