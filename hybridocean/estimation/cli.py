@@ -39,10 +39,19 @@ from the OI, :class:`~.fourdvar_regional.RegionalFourDVar`, unless ``--boundary 
 train-estimator``, else trained first on the observed values of ``--obs`` itself, ``--iterations``
 and ``--seed``, :mod:`.cli_train`; output times every training frame); ``learned+4dvar``
 (:class:`~.learned_fourdvar.LearnedFourDVar`: the learned SSH at each window start is that
-window's background and first guess; ``--param`` goes to the 4D-Var). Their attributes add
-``model``, ``model_grid`` (``beta_plane ...`` where a lon/lat input runs on its tangent plane),
-``Ld_m`` (and ``H_m``), and for learned methods ``learned_validation`` (held-out platform or
-random observations) and the checkpoint or training length.
+window's background and first guess; ``--param`` goes to the 4D-Var). Deformation radius
+``Ld`` and (``sw``) depth ``H``: ``--Ld``/``--H``; else on lon/lat grids a latitude-only estimate
+of the first baroclinic Rossby radius at the grid's central latitude (``c1 / |f|``, or
+``sqrt(c1 / (2 beta))`` within 5 degrees of the equator, ``c1 = 2.5`` m/s: Chelton et al. 1998),
+on x/y grids the file's global attributes ``Ld_m`` / ``H_m``, else 30 km
+(:func:`.cli_models.physical_parameters`). 4D-Var on points leaves out, with a note giving their
+number, the observations within half a cell of a closed grid's walls (outside the bilinear
+interpolation between cell centres, :meth:`~.fourdvar_windows.FourDVar.usable_observations`).
+Their attributes add ``model``, ``model_grid`` (``beta_plane ...`` where a lon/lat input runs on
+its tangent plane), ``Ld_m`` (and ``H_m``) with ``Ld_source`` (and ``H_source``: ``"flag"``,
+``"attribute Ld_m"``, ``"latitude (Chelton et al. 1998)"``, ``"default"``, ``"checkpoint"``, or
+the relation it was derived by), and for learned methods ``learned_validation`` (held-out
+platform or random observations) and the checkpoint or training length.
 
 ``evaluate`` scores the estimate with :func:`~hybridocean.estimation.evaluation.evaluate_estimate`
 (RMSE, ``mu``, ``sigma_t``, PSD ``lambda_x``/``lambda_t``, ``tau_uv``, vorticity and strain
@@ -56,7 +65,8 @@ grid and include every estimate time.
 Bad input -- no observed value at all, output times outside the observations, truth and
 estimate on different grids or times, an output path that cannot be written, unreadable
 files, ``--model``/``--checkpoint``/``--iterations``/``--H``/``--Ld`` with a method that does not
-take them or out of range, a checkpoint that is missing, not one, or for another grid, model or
+take them or out of range, a global attribute (``f0_per_s``, ``g_m_per_s2``, ``Ld_m``, ``H_m``,
+...) that is not a number, a checkpoint that is missing, not one, or for another grid, model or
 frame spacing -- is a one-line ``hybridocean: error:`` naming the option, exit status 2
 (:func:`hybridocean.cli.main`). Registered in :data:`hybridocean.cli.SUBCOMMANDS` as
 ``hybridocean.estimation.cli:Estimate``, ``hybridocean.estimation.cli_train:TrainEstimator``
@@ -185,7 +195,7 @@ def model_inputs(args: argparse.Namespace) -> Dict[str, Any]:
     from hybridocean.cli import UserError, one_line
 
     from .base import prepare_inputs
-    from .cli_models import DEFAULT_WINDOW, build_physics, model_grid, physical_parameters
+    from .cli_models import build_physics, model_grid, physical_parameters, window_param
     from .cli_train import checkpoint_model
 
     check_model_options(args)
@@ -195,7 +205,7 @@ def model_inputs(args: argparse.Namespace) -> Dict[str, Any]:
     g = _gravity(args, attrs)
     g = DEFAULT_G if g is None else g
     grid, times, source = output_grid(obs, attrs, args)
-    margin = float(params.get("window", DEFAULT_WINDOW)) if args.method == "4dvar" else 0.0
+    margin = window_param(params) if args.method == "4dvar" else 0.0  # UserError naming --param window
     times = output_times(obs, times, source, args, margin)
     ckpt = getattr(args, "checkpoint", None)
     try:
@@ -211,7 +221,7 @@ def model_inputs(args: argparse.Namespace) -> Dict[str, Any]:
     if ckpt is not None:
         return out  # the model comes from the checkpoint (Estimate._model_estimator)
     kind = args.model or "qg1.5"
-    phys = physical_parameters(kind, mgrid, g, args.H, args.Ld)
+    phys = physical_parameters(kind, mgrid, g, args.H, args.Ld, attrs)  # Ld/H: flags, latitude, attributes
     return {**out, "kind": kind, "phys": phys, "physics": build_physics(kind, mgrid, phys)}
 
 
@@ -259,14 +269,13 @@ class Estimate:
         learned = None
         if args.method in LEARNED_METHODS:
             kind = args.model or ("qg1.5" if args.checkpoint is None else checkpoint_model(args.checkpoint))
-            if kind == "qg1.5":
+            if kind == "qg1.5" and args.checkpoint is not None:
                 # the QG state map's psi = g eta / f0 uses the estimator's own g (LearnedEstimator(g=...)):
-                # a checkpoint's stored g must be --g; training here builds it with g = 9.81 (cli_train)
-                g_used = (checkpoint_meta_g(args.checkpoint) if args.checkpoint is not None else 9.81)
+                # a checkpoint's stored g must be --g (training here takes --g: train_learned(g=...))
+                g_used = checkpoint_meta_g(args.checkpoint)
                 if abs(mi["g"] - g_used) > 1e-12 * g_used:
                     raise UserError(f"--g {mi['g']:g}: the learned estimator's QG state uses g = {g_used:g} m/s^2 "
-                                    f"({'the checkpoint' if args.checkpoint else 'training from the command line'}); "
-                                    f"give --g {g_used:g} (or --model sw, whose model takes g)")
+                                    f"(the checkpoint); give --g {g_used:g} (or --model sw, whose model takes g)")
             if args.checkpoint is not None:
                 learned, got = load_learned(args.checkpoint, mi["model_grid"], mi["times"], args.model,
                                             {"H": args.H, "Ld": args.Ld}, mi["g"])
@@ -275,7 +284,8 @@ class Estimate:
             else:
                 args.iterations = DEFAULT_ITERATIONS if args.iterations is None else args.iterations
                 lparams = mi["params"] if args.method == "learned" else {}
-                learned, info = train_learned(mi["points"], mi["model_grid"], mi["times"], mi["physics"], args, lparams)
+                learned, info = train_learned(mi["points"], mi["model_grid"], mi["times"], mi["physics"], args, lparams,
+                                              g=mi["g"])
                 attrs.update(info)
                 if args.method == "learned+4dvar":  # its own model instance for the 4D-Var
                     mi["physics"] = build_physics(mi["kind"], mi["model_grid"], mi["phys"])

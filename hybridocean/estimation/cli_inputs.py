@@ -101,9 +101,34 @@ def read_obs(path: str, variable: Optional[str] = None) -> Tuple[Any, Dict[str, 
     return ds, attrs
 
 
+def attribute_number(attrs: Dict[str, Any], name: str, option: str, positive: bool = False) -> Optional[float]:
+    """The global attribute ``name`` of the ``--obs`` file as a float (a number, a one-element
+    array or numeric text), ``None`` when absent. ``UserError`` naming the attribute (and
+    ``option``, the flag that replaces it) for anything else: text that is not a number, a
+    boolean, several values, NaN/Inf, or with ``positive`` a value <= 0."""
+    import numpy as np
+
+    from hybridocean.cli import UserError
+
+    if name not in attrs:
+        return None
+    raw = attrs[name]
+    try:
+        arr = np.asarray(raw)
+        value = math.nan if arr.dtype == bool or arr.size != 1 else float(arr.reshape(()).item())
+    except (TypeError, ValueError):
+        value = math.nan
+    if not (math.isfinite(value) and (value > 0 or not positive)):
+        want = "a finite number > 0" if positive else "a finite number"
+        shown = raw.item() if isinstance(raw, np.generic) else raw  # 0.0, not np.float64(0.0)
+        raise UserError(f"--obs: the file's global attribute {name} = {shown!r} is not {want}; fix it or give {option}")
+    return value
+
+
 def override(option: str, flag: Optional[float], attrs: Dict[str, Any], names: Tuple[str, ...]) -> Optional[float]:
-    """The value of ``option``: the flag, else the first attribute of ``names``, else None."""
-    file_value = next((float(attrs[n]) for n in names if n in attrs), None)
+    """The value of ``option``: the flag, else the first attribute of ``names`` present
+    (:func:`attribute_number`), else None; a note on stderr when the flag differs from it."""
+    file_value = next((attribute_number(attrs, n, option) for n in names if n in attrs), None)
     if flag is not None and file_value is not None and not math.isclose(flag, file_value, rel_tol=1e-12):
         print(f"hybridocean: note: {option} {flag:g} overrides the file's {names[0]} = {file_value:g}", file=sys.stderr)
     return flag if flag is not None else file_value
@@ -249,4 +274,4 @@ def threads(text: str) -> int:
     return positive_int(text)
 
 
-__all__ = ["DEFAULT_G", "XY_ATTRS", "G_ATTRS", "read_obs", "output_grid", "output_times", "command_line", "threads"]
+__all__ = ["DEFAULT_G", "XY_ATTRS", "G_ATTRS", "attribute_number", "override", "read_obs", "output_grid", "output_times", "command_line", "threads"]

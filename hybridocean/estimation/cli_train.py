@@ -196,7 +196,7 @@ def load_learned(path: str, grid: Any, times: np.ndarray, kind: Any, phys_flags:
     returns ``(estimator, info)`` with its training metadata."""
     from hybridocean.cli import UserError, one_line
 
-    from .cli_models import build_physics, physical_parameters
+    from .cli_models import build_physics, depth_to_radius, physical_parameters
     from .learned import LearnedEstimator
     from .learned_io import grid_from_dict
 
@@ -227,8 +227,10 @@ def load_learned(path: str, grid: Any, times: np.ndarray, kind: Any, phys_flags:
     phys = physical_parameters(saved_kind, grid, g, phys_flags.get("H"), phys_flags.get("Ld"))
     if saved_kind == "qg1.5":
         phys["Ld_m"] = float(saved.get("Ld", phys["Ld_m"]))
-    else:
+    else:  # the saved depth fixes Ld too (so a --Ld that differs from it is refused below)
         phys["H_m"], phys["g_m_per_s2"] = float(saved.get("H", phys["H_m"])), float(saved.get("g", g))
+        phys["Ld_m"], phys["H_source"] = depth_to_radius(grid, phys["g_m_per_s2"], phys["H_m"]), "checkpoint"
+    phys["Ld_source"] = "checkpoint"
     for flag, key in (("Ld", "Ld_m"), ("H", "H_m")):
         given = phys_flags.get(flag)
         if given is not None and key in phys and not math.isclose(given, phys[key], rel_tol=1e-9):
