@@ -75,7 +75,7 @@ ALL_ROWS = ("truth_geostrophy", "geostrophy", "oi", "4dvar_qg", "4dvar_sw", "lea
 #: the default run (sized for ~40 min of two niced processes on the shared 2-core CPU); the
 #: full grid is ``--scenarios i,ii,iii,iv --rows all``
 DEFAULT_ROWS = tuple(r for r in ALL_ROWS if r != "4dvar_sw")
-BASE = dict(window=4, horizon=4, hidden=16, batch_size=4, dtype="float32", fourdvar_window_days=10.0,
+BASE = dict(first_guess="oi", window=4, horizon=4, hidden=16, batch_size=4, dtype="float32", fourdvar_window_days=10.0,
             fourdvar_save_s=6 * 3600.0, sw_viscosity=20.0, frame_s=DAY)
 #: per truth: generator / box, the split, the models' parameters (module docstring); ``open``: the
 #: box's edges are open (cut out of a larger flow / the ocean), so the ``4dvar_qg`` row is the regional
@@ -195,6 +195,8 @@ def worker(truth_name: str, scenario: str, row: str, args) -> dict:
     torch.set_num_threads(args.threads)
     truth, train, held, info = prepare(truth_name, scenario, args)
     s = settings(truth_name, args.quick)
+    if args.learned_first_guess == "none":
+        s["first_guess"] = None
     grid = truth_grid(truth)
     times = np.asarray(truth["time"].values).astype("datetime64[ns]")
     n_train = s["n_train"]
@@ -255,6 +257,29 @@ def table(rows: list) -> str:
     return "\n".join(lines)
 
 
+def truth_notes(names, args) -> dict:
+    """One line per truth from its cached file's attributes: for the shallow-water twin (a) the Rossby
+    number ``U / (f0 L)`` (RMS and max) and the ageostrophic share of the kinetic energy
+    ``|u - u_g|^2 / |u|^2`` (:mod:`hybridocean.estimation.twins`), which geostrophy of the full true
+    SSH cannot recover; for the others the grid and source."""
+    import xarray as xr
+
+    out = {}
+    for t in names:
+        path = Path(args.out) / "truths" / f"{t}{'_quick' if args.quick else ''}.nc"
+        if not path.exists():
+            continue
+        with xr.open_dataset(path) as ds:
+            a, shape = ds.attrs, f"{ds.sizes['time']} frames of {ds.sizes['y']} x {ds.sizes['x']} cells"
+        if "twin_ageostrophic_ke_share" in a:
+            out[t] = (f"{shape}; Rossby number {float(a['twin_rossby_number']):.2f} (max "
+                      f"{float(a['twin_rossby_number_max']):.2f}); ageostrophic share of the kinetic energy "
+                      f"{100 * float(a['twin_ageostrophic_ke_share']):.1f} %")
+        else:
+            out[t] = shape + ("; " + str(a["twin_source"]) if "twin_source" in a else "")
+    return out
+
+
 def figures(rows: list, args) -> None:
     """Speed and vorticity, truth vs estimate, of the best two rows by ``tau_uv`` per (truth, scenario)."""
     import xarray as xr
@@ -288,6 +313,9 @@ def main(argv=None) -> int:
     p.add_argument("--rows", default=",".join(DEFAULT_ROWS), help=f"comma-separated among {','.join(ALL_ROWS)}, or all")
     p.add_argument("--iterations", type=int, default=25, help="learned estimator: training iterations")
     p.add_argument("--fourdvar-iters", type=int, default=8, help="4D-Var: L-BFGS iterations per window")
+    p.add_argument("--learned-first-guess", choices=("oi", "none"), default="oi",
+                   help="learned rows: the tuned OI's maps as the encoder's first guess, or none (the ablation; "
+                        "use a separate --out: the row files have the same names)")
     p.add_argument("--quick", action="store_true", help="tiny truths (smoke test)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
@@ -303,7 +331,8 @@ def main(argv=None) -> int:
         return 0
     env = {**os.environ, **{k: str(args.threads) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}}
     common = ["--out", args.out, "--data", args.data, "--iterations", str(args.iterations), "--fourdvar-iters",
-              str(args.fourdvar_iters), "--threads", str(args.threads), "--seed", str(args.seed)] + (["--quick"] if args.quick else [])
+              str(args.fourdvar_iters), "--threads", str(args.threads), "--seed", str(args.seed),
+              "--learned-first-guess", args.learned_first_guess] + (["--quick"] if args.quick else [])
     rows, failed = [], []
     for t in args.truths.split(","):
         for sc in args.scenarios.split(","):
@@ -331,8 +360,9 @@ def main(argv=None) -> int:
 
     caveat = ("The med and gulf truths are DUACS L4 maps, themselves smooth optimal-interpolation products: scores "
               "against them are an upper bound of what real swaths allow.")
-    md = table(rows)
-    save_json({"rows": rows, "failed": failed, "caveat": caveat, "settings": {t: settings(t, args.quick) for t in SETTINGS},
+    truths = truth_notes(sorted({r["truth"] for r in rows}), args)
+    md = table(rows) + ("\n\n" + "\n".join(f"* truth {t}: {d}" for t, d in truths.items()) if truths else "")
+    save_json({"rows": rows, "failed": failed, "caveat": caveat, "truths": truths, "settings": {t: settings(t, args.quick) for t in SETTINGS},
                "command": sys.argv}, Path(args.out) / "benchmark.json")
     (Path(args.out) / "table.md").write_text(md + "\n\n" + caveat + "\n")
     if rows and not args.no_figures:
