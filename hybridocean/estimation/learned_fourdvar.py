@@ -52,8 +52,10 @@ class LearnedFourDVar(FourDVar):
         self.learned_ssh_: torch.Tensor = torch.empty(0)
 
     def time_margin(self) -> float:
-        """0: the learned map needs observations behind every output time."""
-        return 0.0
+        """[s] the learned estimator's own margin (half a frame once trained: its first and last
+        frames bin the observations over ``+- dt / 2``): the learned map, every window's background,
+        needs observations behind every output time, not a 4D-Var window's extrapolation."""
+        return float(self.learned.time_margin())
 
     def parameters(self) -> Dict[str, Any]:
         p = super().parameters()

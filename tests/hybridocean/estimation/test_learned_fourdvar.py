@@ -83,3 +83,14 @@ def test_bad_arguments(setup):
         LearnedFourDVar(LearnedEstimator(QG(g, Ld=3e4)), QG(g, Ld=3e4), **KW)
     with pytest.raises(ValueError, match="background"):
         LearnedFourDVar(learned, QG(g, Ld=3e4), background=np.zeros((16, 16)), **KW)
+
+
+def test_time_margin_is_the_learned_estimators(setup):
+    """learned+4dvar accepts output times as far outside the observations as its learned map does
+    (half a frame of the trained estimator: the record's first/last frames bin +- dt/2), not a
+    4D-Var window's extrapolation and not less (the benchmark scores maps up to half a frame past
+    the last observation)."""
+    tw, obs, g, times, learned = setup
+    both = LearnedFourDVar(learned, QG(g, Ld=3e4), max_iter=1, **KW)
+    assert learned.time_margin() == pytest.approx(0.5 * learned.dt) and learned.dt > 0
+    assert both.time_margin() == learned.time_margin()
