@@ -1,9 +1,11 @@
 """Shared pieces of the estimation benchmark's rows (``scripts/benchmark_estimation.py``): the
-row :class:`Context`, timing, the OI tuning cache, the padded closed box of the QG / shallow-water
+row :class:`Context`, timing, the OI tuning caches (the OI row's; the learned rows' first guess's,
+tuned on the training period only), the padded closed box of the QG / shallow-water
 estimators, the OI background map and the box's coastline.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from dataclasses import dataclass, field
@@ -48,6 +50,15 @@ def _timed(fn: Callable[[], Any]) -> Tuple[Any, float]:
     return out, time.perf_counter() - t0
 
 
+def _oi_obs_window(ctx: Context) -> Optional[float]:
+    """[s] half-width of the observations entering each OI map (``obs_window_s`` of ``tune_oi``)."""
+    s = ctx.settings
+    # observations entering each OI map: dense gaps (i, ii) +-1 frame; SWOT + nadirs (iv) +-3 days (the
+    # swaths cover the box every few days, and ~700 KaRIn super-observations a day over +-2 Lt = 20 days
+    # would make a 28k x 28k dense Cholesky per map, ~8 min and 6 GB); nadirs only (iii) +-2 Lt, the challenge's
+    return {"i": s["frame_s"] * 1.01, "ii": s["frame_s"] * 1.01, "iv": 3 * 86400.0}.get(ctx.scenario)
+
+
 def _oi_params(ctx: Context) -> Tuple[Dict[str, Any], list, float]:
     """The tuned OI parameters (cached in ``run_dir/oi_params.json``), their table and tuning time."""
     from hybridocean.estimation.benchmark import tune_oi
@@ -62,10 +73,7 @@ def _oi_params(ctx: Context) -> Tuple[Dict[str, Any], list, float]:
     idx = ctx.train_idx if len(ctx.train_idx) > s["window"] else ctx.score_idx
     pick = np.arange(len(idx)) if len(idx) <= 4 else np.linspace(s["window"], len(idx) - 1, 3).astype(int)
     tune_times = ctx.times[idx][np.unique(pick)]  # each scored on the held-out points of its own frame
-    # observations entering each OI map: dense gaps (i, ii) +-1 frame; SWOT + nadirs (iv) +-3 days (the
-    # swaths cover the box every few days, and ~700 KaRIn super-observations a day over +-2 Lt = 20 days
-    # would make a 28k x 28k dense Cholesky per map, ~8 min and 6 GB); nadirs only (iii) +-2 Lt, the challenge's
-    window = {"i": s["frame_s"] * 1.01, "ii": s["frame_s"] * 1.01, "iv": 3 * 86400.0}.get(ctx.scenario)
+    window = _oi_obs_window(ctx)
     sig = float(np.nanstd(ctx.train.ssh))  # prior std: that of the observations
     (best, table), sec = _timed(lambda: tune_oi(ctx.train, ctx.held, ctx.grid, tune_times, s["oi_lengths"],
                                                 s["oi_time_scales"], signal_std=sig, obs_window_s=window))
@@ -73,6 +81,53 @@ def _oi_params(ctx: Context) -> Tuple[Dict[str, Any], list, float]:
 
     save_json({"best": best, "table": table, "seconds": sec, "tuning_times": [str(t) for t in tune_times]}, path)
     return best, table, sec
+
+
+def _training_period(ctx: Context, obs):
+    """``obs`` within the training frames' bins ``[t_0 - dt/2, t_{n_train-1} + dt/2)``."""
+    t = ctx.times[ctx.train_idx]
+    half = np.timedelta64(int(ctx.frame_s // 2), "s")
+    return obs.subset((obs.time >= t[0] - half) & (obs.time < t[-1] + half))
+
+
+def _first_guess_oi_params(ctx: Context) -> Tuple[Dict[str, Any], list, float]:
+    """The learned rows' first-guess OI parameters, tuned on the training period only (cached in
+    ``run_dir/first_guess_oi_params.json``), their table and tuning time [s].
+
+    Unlike :func:`_oi_params` (the OI row may use every observation): training and held-out
+    observations cut to the training frames' bins (:func:`_training_period`), tuning times among
+    the training frames, each tuning map scored on the held-out points of its own frame
+    (``held_rmse(half_window_s = dt/2)``), ``signal_std`` the std of the training-period
+    observations -- nothing of the scored period enters the learned rows."""
+    from hybridocean.estimation.selection import held_rmse, select_oi
+
+    path = ctx.run_dir / "first_guess_oi_params.json"
+    if path.exists():
+        d = json.loads(path.read_text())
+        return d["best"], d["table"], d["seconds"]
+    s, n = ctx.settings, len(ctx.train_idx)
+    train, held = _training_period(ctx, ctx.train), _training_period(ctx, ctx.held)
+    pick = np.arange(n) if n <= 4 else np.linspace(min(s["window"], n - 1), n - 1, 3).astype(int)
+    tune_times = ctx.times[ctx.train_idx][np.unique(pick)]
+    sig = float(np.nanstd(train.ssh))
+    half = 0.5 * ctx.frame_s
+    (best, table, _), sec = _timed(lambda: select_oi(
+        train, held, ctx.grid, tune_times, s["oi_lengths"], s["oi_time_scales"], signal_std=sig,
+        obs_window_s=_oi_obs_window(ctx), misfit=lambda ds: held_rmse(ds, held, ctx.grid, half_window_s=half)))
+    from hybridocean.io import save_json
+
+    save_json({"best": best, "table": table, "seconds": sec, "tuning_times": [str(t) for t in tune_times],
+               "n_train": n, "provenance": "training period only: observations and held-out observations in the "
+               "training frames' bins, each tuning map scored on its own frame, signal_std of those observations"},
+              path)
+    return best, table, sec
+
+
+def _first_guess_key(ctx: Context) -> str:
+    """Short hash of the first-guess OI parameters and ``n_train`` (suffix of the cached maps and
+    checkpoints, so a re-tuning or another split never reuses stale ones)."""
+    key = json.dumps({"oi": _first_guess_oi_params(ctx)[0], "n_train": int(len(ctx.train_idx))}, sort_keys=True)
+    return hashlib.sha1(key.encode()).hexdigest()[:8]
 
 
 def _pad_grid(ctx: Context, pad: Optional[int] = None):

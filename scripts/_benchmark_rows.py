@@ -4,12 +4,18 @@
 Every row reads only the training observations ``ctx.train`` (90 % of the scenario's) and, for
 tuning / model selection, the held-out ``ctx.held`` (10 %); never the truth.
 
-Learned rows: with ``settings["first_guess"] = "oi"`` (the default; ``None`` for the ablation) the
-encoder starts from the tuned OI's maps (:mod:`hybridocean.estimation.learned_first_guess`),
-computed once per (truth, scenario) and cached in ``run_dir`` on the unpadded box, then ramped to 0
-across the padding: the training record's from the training-period observations only, the
-estimation record's from all training observations. Their cost is counted in ``train_s`` /
-``estimate_s``.
+Learned rows: the learned estimator sees only the training period (frames ``train_idx`` and the
+observations in their bins). With ``settings["first_guess"] = "oi"`` (the default; ``None`` for
+the ablation) the encoder of ``learned_physics`` / ``learned_hybrid`` / ``learned_4dvar`` starts
+from OI maps (:mod:`hybridocean.estimation.learned_first_guess`) with the first guess's own OI
+parameters, tuned on the training period only (``_first_guess_oi_params``: not the OI row's, whose
+tuning reads observations of the scored period), computed once per (truth, scenario) and cached in
+``run_dir`` on the unpadded box, then ramped to 0 across the padding: the training record's from
+the training-period observations only, the estimation record's from all training observations.
+Tuning and maps are counted in ``train_s`` / ``estimate_s``; maps and checkpoints are suffixed by
+a short hash of the parameters and ``n_train`` (``_first_guess_key``). ``learned_neural`` is the
+paper's method (Ayed et al. 2019: the encoder reads the observations only) and never takes a first
+guess, whatever ``settings["first_guess"]`` (checkpoint ``learned_neural.pt``).
 
 Padding: the QG-based learned rows (``learned_physics``, ``learned_hybrid``, ``learned_4dvar``) run
 on the box padded by ``settings["qg_pad"]`` (default ``pad``; truth a: 4 cells off its real walls,
@@ -26,7 +32,8 @@ from typing import Any, Callable, Dict, Optional, Tuple
 import numpy as np
 import xarray as xr
 
-from _benchmark_common import Context, _oi_params, _pad_grid, _qg_pad, _timed
+from _benchmark_common import (Context, _first_guess_key, _first_guess_oi_params, _oi_params, _pad_grid, _qg_pad,
+                                _timed)
 from _benchmark_fourdvar import row_fourdvar_qg, row_fourdvar_sw
 
 
@@ -63,12 +70,13 @@ def _physics(ctx: Context, kind: str, grid, ckpt: Path = None):
     return QG(grid, learnable=("Ld",) if kind == "hybrid" else (), **kw)
 
 
-def _first_guess_setting(ctx: Context) -> Optional[str]:
-    """``"oi"`` or ``None`` (``settings["first_guess"]``, default ``"oi"``)."""
-    kind = ctx.settings.get("first_guess", "oi")
-    if kind not in ("oi", None, "none"):
-        raise ValueError(f"settings['first_guess'] must be 'oi' or None, got {kind!r}")
-    return None if kind in (None, "none") else kind
+def _first_guess_setting(ctx: Context, kind: str) -> Optional[str]:
+    """``"oi"`` or ``None`` for the learned row ``kind`` (``settings["first_guess"]``, default
+    ``"oi"``; always ``None`` for ``"neural"``, the paper's method)."""
+    fg = ctx.settings.get("first_guess", "oi")
+    if fg not in ("oi", None, "none"):
+        raise ValueError(f"settings['first_guess'] must be 'oi' or None, got {fg!r}")
+    return None if fg in (None, "none") or kind == "neural" else fg
 
 
 def _row_pad(ctx: Context, kind: str) -> int:
@@ -82,22 +90,24 @@ def _pad_suffix(ctx: Context, pad: int) -> str:
 
 
 def _checkpoint(ctx: Context, kind: str) -> Path:
-    """The learned row's checkpoint (suffixed when trained with the OI first guess / on another padding)."""
-    fg = "_fgoi" if _first_guess_setting(ctx) else ""
+    """The learned row's checkpoint (suffixed ``_fgoi_<key>`` when trained with the OI first guess,
+    ``_pad<p>`` on another padding)."""
+    fg = f"_fgoi_{_first_guess_key(ctx)}" if _first_guess_setting(ctx, kind) else ""
     return ctx.run_dir / f"learned_{kind}{fg}{_pad_suffix(ctx, _row_pad(ctx, kind))}.pt"
 
 
 def _oi_maps(ctx: Context, name: str, obs, times: np.ndarray, pad: int) -> Tuple[xr.DataArray, float]:
-    """Tuned-OI SSH maps of ``obs`` at ``times`` on the box padded by ``pad`` cells (cached in
-    ``run_dir/<name>[_pad<p>].nc``) and the seconds their computation took (stored with them)."""
+    """First-guess OI SSH maps of ``obs`` at ``times`` on the box padded by ``pad`` cells (cached in
+    ``run_dir/<name>_<key>[_pad<p>].nc``, key :func:`_first_guess_key`) and the seconds their
+    computation took (stored with them)."""
     from hybridocean.estimation.oi import OptimalInterpolation
 
-    path = ctx.run_dir / f"{name}{_pad_suffix(ctx, pad)}.nc"
+    path = ctx.run_dir / f"{name}_{_first_guess_key(ctx)}{_pad_suffix(ctx, pad)}.nc"
     if path.exists():
         with xr.open_dataarray(path) as da:
             da = da.load()
         return da, float(da.attrs["seconds"])
-    best = _oi_params(ctx)[0]
+    best = _first_guess_oi_params(ctx)[0]
     ds, sec = _timed(lambda: OptimalInterpolation(**best).estimate(obs, ctx.grid, times))
     p = pad
     vals = np.pad(np.nan_to_num(ds["ssh"].values), ((0, 0), (p, p), (p, p)), mode="linear_ramp", end_values=0.0)
@@ -111,18 +121,24 @@ def _oi_maps(ctx: Context, name: str, obs, times: np.ndarray, pad: int) -> Tuple
     return da, sec
 
 
-def _first_guess(ctx: Context, obs_train, t_train: np.ndarray, t_full: np.ndarray, pad: int) -> Optional[Dict[str, Any]]:
-    """The OI first guess of the learned rows (module docstring) on the box padded by ``pad``
-    cells, ``None`` when switched off."""
-    if _first_guess_setting(ctx) is None:
+def _first_guess(ctx: Context, kind: str, obs_train, t_train: np.ndarray, t_full: np.ndarray,
+                 pad: int) -> Optional[Dict[str, Any]]:
+    """The OI first guess of the learned row ``kind`` (module docstring) on the box padded by
+    ``pad`` cells, ``None`` when switched off (always for ``"neural"``)."""
+    if _first_guess_setting(ctx, kind) is None:
         return None
     from hybridocean.estimation.oi import OptimalInterpolation
 
-    best, _, tune_s = _oi_params(ctx)
+    best, table, tune_s = _first_guess_oi_params(ctx)
     train, train_s = _oi_maps(ctx, "first_guess_oi_train", obs_train, t_train, pad)
     full, full_s = _oi_maps(ctx, "first_guess_oi_full", ctx.train, t_full, pad)
     return {"estimator": OptimalInterpolation(**best), "train": train, "full": full,
-            "record": {"kind": "oi", "oi_parameters": best, "oi_tuning_s": tune_s, "train_maps_s": train_s,
+            "record": {"kind": "oi", "oi_parameters": best, "oi_tuning_s": tune_s, "oi_tuning": table,
+                       "key": _first_guess_key(ctx), "n_train": int(len(t_train)),
+                       "oi_parameters_provenance": "tuned on the training period only (first_guess_oi_params.json): "
+                       "training and held-out observations in the training frames' bins, tuning times among the "
+                       "training frames, each map scored on its own frame, signal_std of those observations",
+                       "train_maps_s": train_s,
                        "estimate_maps_s": full_s, "train_maps": "training-period observations only",
                        "estimate_maps": "all training observations"}}
 
@@ -149,8 +165,8 @@ def _learned(ctx: Context, kind: str):
     held_t = shift(ctx.held.subset((ctx.held.time >= t_train[0]) & (ctx.held.time < end)))
     first = ctx.train.time.min() - np.timedelta64(int(ctx.frame_s // 2), "s")
     k0 = int(np.searchsorted(ctx.times, first))  # from the first frame the observations reach
-    fg = _first_guess(ctx, raw_t, t_train, ctx.times[k0:], pad)
-    fg_train_s = 0.0 if fg is None else fg["record"]["train_maps_s"]
+    fg = _first_guess(ctx, kind, raw_t, t_train, ctx.times[k0:], pad)
+    fg_train_s = 0.0 if fg is None else fg["record"]["train_maps_s"] + fg["record"]["oi_tuning_s"]
     kw = dict(window=s["window"], horizon=s["horizon"], hidden=s["hidden"], seed=0,
               first_guess=None if fg is None else fg["estimator"])
     if ckpt.exists():
@@ -206,7 +222,7 @@ def row_learned_fourdvar(ctx: Context):
     first = ctx.train.time.min() - np.timedelta64(int(ctx.frame_s // 2), "s")
     k_obs = int(np.searchsorted(ctx.times, first))
     t_train, raw_t = _training_obs(ctx)
-    fg = _first_guess(ctx, raw_t, t_train, ctx.times[k_obs:], pad)  # maps cached by the learned_hybrid row
+    fg = _first_guess(ctx, "hybrid", raw_t, t_train, ctx.times[k_obs:], pad)  # maps cached by learned_hybrid
     learned = LearnedEstimator.load(ckpt, _physics(ctx, "hybrid", gp, ckpt), first_guess=None if fg is None else fg["estimator"])
     best = _oi_params(ctx)[0]
     k0 = max(int(ctx.score_idx[0]) - (s["window"] - 1), 0)  # the encoder's window behind the first scored frame
@@ -231,7 +247,7 @@ def row_learned_fourdvar(ctx: Context):
 
 
 def row_learned_neural(ctx: Context):
-    """Learned estimator, purely neural dynamics (Ayed et al. 2019)."""
+    """Learned estimator, purely neural dynamics (Ayed et al. 2019), never a first guess (module docstring)."""
     return _learned(ctx, "neural")
 
 

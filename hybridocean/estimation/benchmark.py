@@ -214,8 +214,11 @@ def tune_oi(train, held, grid: Grid, times: np.ndarray, lengths: Sequence[float]
             obs_window_s: Optional[float] = None) -> Tuple[Dict[str, Any], List[Dict[str, Any]]]:
     """The OI parameters with the least held-out RMS misfit at ``times`` (module docstring):
     :func:`~hybridocean.estimation.selection.select_oi` scored by
-    :func:`~hybridocean.estimation.selection.held_rmse` (each map against the held-out points of
-    its own frame), without the estimate.
+    :func:`~hybridocean.estimation.selection.held_rmse` with its default window (each tuning map
+    against the held-out points within half the spacing between the tuning maps of its time --
+    not only its own frame: with maps spaced by many frames this reaches well beyond it), without
+    the estimate. A caller that must score each map on its own frame only calls ``select_oi``
+    with ``misfit=lambda ds: held_rmse(ds, held, grid, half_window_s=dt / 2)``.
 
     ``obs_window_s``: observations within ``|dt| < obs_window_s`` of an output time enter its
     analysis (default ``2 Lt``, the challenge's); dense gap scenarios set it to ~1 frame to keep

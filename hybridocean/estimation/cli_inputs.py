@@ -23,12 +23,18 @@ G_ATTRS = ("g_m_per_s2", "g")
 
 
 def _finite_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
-    if not math.isfinite(v):
-        raise argparse.ArgumentTypeError(f"must be finite, got {text!r}")
+    """argparse ``type=``: a finite number (:func:`finite_number`)."""
+    v = finite_number(text)
+    if v is None:
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return v
+
+
+def positive_float(text: str) -> float:
+    """argparse ``type=`` (``--H``, ``--Ld``): a finite number > 0 (:func:`finite_number`)."""
+    v = finite_number(text, positive=True)
+    if v is None:
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}")
     return v
 
 
@@ -101,11 +107,25 @@ def read_obs(path: str, variable: Optional[str] = None) -> Tuple[Any, Dict[str, 
     return ds, attrs
 
 
+def finite_number(value: Any, positive: bool = False) -> Optional[float]:
+    """``value`` as a float when it is one finite real number (a Python or NumPy scalar, or
+    numeric text) and, with ``positive``, ``> 0``; else ``None`` (booleans, other text, ``None``,
+    containers, NaN/Inf, values <= 0 with ``positive``). The one parser of the CLI's numeric
+    options and attributes: callers raise their own error naming the option or attribute."""
+    if isinstance(value, bool) or getattr(value, "dtype", None) == bool:
+        return None
+    try:
+        v = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return v if math.isfinite(v) and (v > 0 or not positive) else None
+
+
 def attribute_number(attrs: Dict[str, Any], name: str, option: str, positive: bool = False) -> Optional[float]:
     """The global attribute ``name`` of the ``--obs`` file as a float (a number, a one-element
-    array or numeric text), ``None`` when absent. ``UserError`` naming the attribute (and
-    ``option``, the flag that replaces it) for anything else: text that is not a number, a
-    boolean, several values, NaN/Inf, or with ``positive`` a value <= 0."""
+    array or numeric text, :func:`finite_number`), ``None`` when absent. ``UserError`` naming the
+    attribute (and ``option``, the flag that replaces it) for anything else: text that is not a
+    number, a boolean, several values, NaN/Inf, or with ``positive`` a value <= 0."""
     import numpy as np
 
     from hybridocean.cli import UserError
@@ -115,10 +135,11 @@ def attribute_number(attrs: Dict[str, Any], name: str, option: str, positive: bo
     raw = attrs[name]
     try:
         arr = np.asarray(raw)
-        value = math.nan if arr.dtype == bool or arr.size != 1 else float(arr.reshape(()).item())
+        item = arr.reshape(()).item() if arr.size == 1 else None  # netCDF gives one-element arrays
     except (TypeError, ValueError):
-        value = math.nan
-    if not (math.isfinite(value) and (value > 0 or not positive)):
+        item = None
+    value = finite_number(item, positive)
+    if value is None:
         want = "a finite number > 0" if positive else "a finite number"
         shown = raw.item() if isinstance(raw, np.generic) else raw  # 0.0, not np.float64(0.0)
         raise UserError(f"--obs: the file's global attribute {name} = {shown!r} is not {want}; fix it or give {option}")
@@ -274,4 +295,4 @@ def threads(text: str) -> int:
     return positive_int(text)
 
 
-__all__ = ["DEFAULT_G", "XY_ATTRS", "G_ATTRS", "attribute_number", "override", "read_obs", "output_grid", "output_times", "command_line", "threads"]
+__all__ = ["DEFAULT_G", "XY_ATTRS", "G_ATTRS", "finite_number", "positive_float", "attribute_number", "override", "read_obs", "output_grid", "output_times", "command_line", "threads"]

@@ -79,6 +79,8 @@ from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
+from .cli_inputs import attribute_number, finite_number, positive_float
+
 #: model choices of ``--model``.
 MODELS = ("qg1.5", "sw")
 #: the methods that run a model (``--model`` applies), and those with a learned estimator.
@@ -122,11 +124,8 @@ def _coriolis(lat_deg: float) -> Tuple[float, float, float]:
     ``2 Omega cos(lat) / R`` [1/(m s)]; ``ValueError`` naming ``lat_deg`` outside [-90, 90]."""
     from physics.lonlat import EARTH_RADIUS, OMEGA
 
-    try:
-        lat = math.nan if isinstance(lat_deg, bool) else float(lat_deg)
-    except (TypeError, ValueError):
-        lat = math.nan
-    if not (math.isfinite(lat) and -90.0 <= lat <= 90.0):
+    lat = finite_number(lat_deg)
+    if lat is None or not -90.0 <= lat <= 90.0:
         raise ValueError(f"lat_deg must be a finite latitude in [-90, 90] degrees, got {lat_deg!r}")
     phi = math.radians(lat)
     return lat, 2 * OMEGA * math.sin(phi), 2 * OMEGA * math.cos(phi) / EARTH_RADIUS
@@ -134,11 +133,8 @@ def _coriolis(lat_deg: float) -> Tuple[float, float, float]:
 
 def _positive(name: str, value: Any, what: str) -> float:
     """``value`` as a float; ``ValueError`` naming ``name`` unless it is a finite number > 0."""
-    try:
-        v = math.nan if isinstance(value, bool) else float(value)
-    except (TypeError, ValueError):
-        v = math.nan
-    if not (math.isfinite(v) and v > 0):
+    v = finite_number(value, positive=True)
+    if v is None:
         raise ValueError(f"{name} must be a finite {what} > 0, got {value!r}")
     return v
 
@@ -182,8 +178,6 @@ def physical_parameters(kind: str, grid: Any, g: float, H: Optional[float], Ld: 
     file's global ``attrs`` (module docstring). ``UserError`` naming ``--H`` for ``qg1.5`` or with
     ``--Ld``, an attribute not a number > 0, and ``sw`` on an x/y grid with ``f0 = 0``."""
     from hybridocean.cli import UserError
-
-    from .cli_inputs import attribute_number
 
     if kind == "qg1.5" and H is not None:
         raise UserError("--H: applies to --model sw only (qg1.5 takes --Ld)")
@@ -268,11 +262,8 @@ def window_param(params: Dict[str, Any], default: float = DEFAULT_WINDOW) -> flo
     if "window" not in params:
         return float(default)
     raw = params["window"]
-    try:
-        value = float(raw) if not isinstance(raw, bool) else math.nan
-    except (TypeError, ValueError):
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
+    value = finite_number(raw, positive=True)
+    if value is None:
         raise UserError(f"--param window: the 4D-Var window must be a finite number of seconds > 0, got {raw!r}")
     return value
 
@@ -334,19 +325,6 @@ def regional_fourdvar(mi: Dict[str, Any], kw: Dict[str, Any], variable: Optional
     return RegionalFourDVar(g=mi["g"], Ld=mi["phys"]["Ld_m"], **kw)
 
 
-def _positive_float(text: str) -> float:
-    """argparse ``type=`` of ``--H``/``--Ld``: a finite number > 0."""
-    import argparse
-
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}") from None
-    if not (math.isfinite(v) and v > 0):
-        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}")
-    return v
-
-
 def _seed(text: str) -> int:
     import argparse
 
@@ -365,11 +343,11 @@ def add_model_options(p: Any, checkpoint: bool = True) -> None:
 
     p.add_argument("--model", choices=MODELS, default=None,
                    help="model of 4dvar / learned methods: qg1.5 (1.5-layer QG, default) or sw (shallow water)")
-    p.add_argument("--Ld", type=_positive_float, default=None,
+    p.add_argument("--Ld", type=positive_float, default=None,
                    help=f"deformation radius [m] (default: lon/lat grids c1/|f| at the central latitude, "
                         f"c1 = {C1:g} m/s, sqrt(c1/(2 beta)) within {EQUATORIAL_BAND:g} degrees of the equator "
                         f"(Chelton et al. 1998); x/y grids the file's attribute Ld_m, else {DEFAULT_LD:g})")
-    p.add_argument("--H", type=_positive_float, default=None,
+    p.add_argument("--H", type=positive_float, default=None,
                    help="sw only: resting depth [m] (default: x/y grids the file's attribute H_m, else the "
                         "equivalent depth (f0 Ld)^2 / g; lon/lat grids c1^2/g)")
     p.add_argument("--iterations", type=positive_int, default=None,

@@ -159,7 +159,7 @@ class WindowEncoder(nn.Module):
                 self.head.bias.zero_()
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        """``(N, 3 W, ny, nx) -> (N, C, ny, nx)``."""
+        """``(N, 3 W (+1 with a first guess), ny, nx) -> (N, C, ny, nx)``."""
         if features.dim() != 4 or features.shape[1] != self.in_channels:
             raise ValueError(f"features must be (N, {self.in_channels}, ny, nx), got {tuple(features.shape)}")
         if self.prior is None and not self.first_guess:

@@ -9,7 +9,8 @@ ICLR 2021):
   frames before it (a two-sided window, as OI's and 4D-Var's); optionally from a normalised-
   convolution first guess that the network corrects (``prior_sigmas``), with dilated blocks;
   optionally (``first_guess``, e.g. the tuned OI) from another estimator's SSH map, computed
-  from the observations the encoder reads, as input and base of the encoded SSH: the network
+  from the observations of the record the encoder reads (over the OI's own time window, never
+  held-out observations), as input and base of the encoded SSH: the network
   learns a dynamically consistent correction of it (:mod:`.learned_first_guess`);
 * the dynamics ``dX/dt = F_p(X; theta_p) + F_a(X; theta_a)`` (:class:`~hybridocean.hybrid.HybridModel`:
   ``F_p`` a library model -- 1.5-layer :class:`~physics.qg.QG`, shallow water -- or ``None``, the
@@ -59,7 +60,7 @@ from physics.qg import QG
 
 from .base import EstimationInputs, Estimator, estimate_dataset, prepare_inputs
 from .encoder import WindowEncoder
-from .learned_first_guess import MapsLike, check_first_guess, first_guess_frames
+from .learned_first_guess import MapsLike, check_first_guess, first_guess_frames, record_observations
 from .learned_io import load_estimator, read_metadata, save_estimator
 from .learned_report import observation_misfit, output_ssh, report_over, resolve_output, state_velocities
 from .obs_training import (ObservationTask, augmentation_field, build_windows, ensemble_mean, frame_spacing,
@@ -219,7 +220,8 @@ class LearnedEstimator(Estimator):
             resume: a checkpoint to continue from (exact resume).
             callback: ``callback(iteration, record)`` after every outer iteration (the trainer's).
             first_guess_maps: precomputed first-guess SSH ``(time, y, x)`` [m] of ``obs_train``
-                on ``times`` (default: computed by ``first_guess`` from ``obs_train``); also the
+                on ``times`` (default: computed by ``first_guess`` from ``obs_train`` cut to the
+                bins of ``times``, so held-out days never enter it); also the
                 first guess of the held-out-platform validation (encoded from ``obs_train``).
             val_first_guess_maps: likewise for the held-out days, from ``val_obs`` on ``val_times``.
         Returns ``self``; the trainer's history is :attr:`history`.
@@ -238,8 +240,8 @@ class LearnedEstimator(Estimator):
             raise TypeError(f"config must be an AphynityConfig, got {type(config).__name__}")
         self.scale, self.dt, self.grid = scale, dt, grid
         self._build(grid, dt, scale)
-        fg = first_guess_frames(self.first_guess, first_guess_maps, obs_train, grid, t, "first_guess_maps",
-                                self.first_guess_seconds)
+        fg = first_guess_frames(self.first_guess, first_guess_maps, record_observations(obs_train, t, dt), grid, t,
+                                "first_guess_maps", self.first_guess_seconds)  # the record's bins only
         data = build_windows(train, train, self.window, self.horizon, dt, scale, lookahead=self.lookahead,
                              first_guess=fg)
         self._train_windows = data
@@ -257,8 +259,8 @@ class LearnedEstimator(Estimator):
                     raise ValueError("val_times must not overlap the training times (held-out days)")
                 if abs(frame_spacing(tv, "val_times") - dt) > 1e-6 * dt:
                     raise ValueError("val_times must have the spacing of times")
-                fv = first_guess_frames(self.first_guess, val_first_guess_maps, val_obs, grid, tv,
-                                        "val_first_guess_maps", self.first_guess_seconds)
+                fv = first_guess_frames(self.first_guess, val_first_guess_maps, record_observations(val_obs, tv, dt),
+                                        grid, tv, "val_first_guess_maps", self.first_guess_seconds)
                 val = build_windows(held, held, self.window, self.horizon, dt, scale, lookahead=self.lookahead,
                                     first_guess=fv)
         self.trainer = AphynityTrainer(self.model, config, task=self._task())

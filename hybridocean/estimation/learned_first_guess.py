@@ -2,8 +2,8 @@
 
 Design. The encoder of :class:`~.learned.LearnedEstimator` may be given an estimator ``E_0``
 (``first_guess=``, typically :class:`~.oi.OptimalInterpolation` with its tuned parameters). At
-each state frame ``t_k`` its SSH map ``eta_0(t_k)`` [m], computed **only from the observations
-the encoder reads** for that sample, is
+each state frame ``t_k`` its SSH map ``eta_0(t_k)`` [m], computed only from the observations of
+the record the encoder reads (below: "Which observations"), is
 
 * an extra encoder input channel ``eta_0(t_k) / s`` (``s`` the training SSH scale), and
 * the base of the encoder's SSH output: ``eta(t_k) = eta_0(t_k) + s * c_k``, ``c_k`` the network's
@@ -19,10 +19,14 @@ assimilation models and solvers", JAMES 13, 2021; Beauchamp et al., "4DVarNet-SS
 2023) starts its solver from the OI map and learns its correction, the baseline every mapper of
 the SSH mapping data challenges (ocean-data-challenges) is scored against.
 
-Which observations (no leak): training -- the training observations; validation on a held-out
-platform (same frames) -- still the training observations (the encoder reads them); held-out
-days -- the validation observations; estimation -- the observations given. Never the forecast
-targets of another sample nor held-out observations. Precomputed maps may be passed instead
+Which observations (no leak): training -- the training observations within the bins of the
+training frames (``[t_0 - dt/2, t_{T-1} + dt/2)``, :func:`record_observations`); validation on a
+held-out platform (same frames) -- still those training observations (the encoder reads them);
+held-out days -- the validation observations within the bins of ``val_times``; estimation -- the
+observations given. The first-guess estimator reads observations over its own time window around
+each frame (OI: ``+-time_window * Lt``), which may include those of the forecast targets' frames
+of the same record -- as the centred ``lookahead`` window of the encoder does -- but never
+held-out observations nor times outside the record. Precomputed maps may be passed instead
 (``first_guess_maps``: a ``(time, y, x)`` DataArray, or a Dataset with ``ssh``) so that a caller
 computes the OI once and reuses it; they are checked against the grid and must contain every
 frame time. NaN cells (land) read as 0 (the observations' mean level).
@@ -168,5 +172,19 @@ def first_guess_frames(est: Optional[Estimator], maps: Optional[MapsLike], obs: 
     return out
 
 
+def record_observations(obs: Any, times: Any, dt: float) -> Any:
+    """The observations of ``obs`` within the bins of the frames ``times`` (spacing ``dt`` [s]):
+    ``t_0 - dt/2 <= t_i < t_{T-1} + dt/2``, the span :func:`~hybridocean.observations.to_gridded`
+    bins on them -- what the first guess of a record may read. A gridded view (Dataset) is
+    returned as is (it holds only its own frames)."""
+    from hybridocean.observations import Observations
+
+    if not isinstance(obs, Observations):
+        return obs
+    t = _as_times(times)
+    half = np.timedelta64(int(round(0.5 * float(dt) * 1e9)), "ns")
+    return obs.subset((obs.time >= t[0] - half) & (obs.time < t[-1] + half))
+
+
 __all__ = ["first_guess_spec", "rebuild_first_guess", "check_first_guess", "select_first_guess",
-           "compute_first_guess", "first_guess_frames"]
+           "compute_first_guess", "first_guess_frames", "record_observations"]

@@ -197,8 +197,9 @@ def _check_physics(meta: dict, physics: Optional[nn.Module]) -> None:
 
 
 def _first_guess(meta: dict, given: Any):
-    """The first-guess estimator of a loaded file: ``given`` (checked against the stored class)
-    or rebuilt from the stored spec; ``None`` for a file without one."""
+    """The first-guess estimator of a loaded file: ``given`` (checked against the stored class
+    and, where both are plain values, constructor arguments) or rebuilt from the stored spec;
+    ``None`` for a file without one."""
     spec = meta.get("first_guess")
     check_first_guess(given)
     if spec is None:
@@ -209,13 +210,22 @@ def _first_guess(meta: dict, given: Any):
         return rebuild_first_guess(spec)
     if type(given).__name__ != spec["class"]:
         raise ValueError(f"first_guess must be a {spec['class']} (the trained one), got {type(given).__name__}")
+    want, got = spec.get("kwargs"), (first_guess_spec(given) or {}).get("kwargs")
+    if want is not None and got is not None:
+        got = _plain(got, "first_guess")  # tuples -> lists, as stored
+        diff = sorted(k for k in set(want) | set(got) if want.get(k) != got.get(k))
+        if diff:
+            raise ValueError(f"first_guess: its arguments differ from the trained one's in {diff} "
+                             f"(given {[got.get(k) for k in diff]}, stored {[want.get(k) for k in diff]})")
     return given
 
 
 def load_estimator(cls, path: PathLike, physics: Optional[nn.Module] = None, first_guess: Any = None):
     """A ``cls`` (LearnedEstimator) rebuilt from ``path`` on the given ``physics`` model, with
     ``first_guess`` (default: the stored first-guess estimator rebuilt; ``ValueError`` naming
-    ``first_guess`` for another class or one that cannot be rebuilt).
+    ``first_guess`` for another class, other constructor arguments, or one that cannot be
+    rebuilt). Files saved before the ``output`` argument load with ``output="state"``, the
+    behaviour they were trained and estimated with.
 
     The physics model's learned parameters are restored from the file (they overwrite the ones
     ``physics`` was built with). ``ValueError`` naming ``path`` for a file that is not a saved
@@ -233,6 +243,7 @@ def load_estimator(cls, path: PathLike, physics: Optional[nn.Module] = None, fir
             if a.shape != b.shape or not np.allclose(a, b, rtol=1e-6, atol=0.0):
                 raise ValueError(f"physics: its fixed parameter {k} = {got.get(k)} differs from the trained "
                                  f"model's {want[k]} (read_metadata(path)['physics']['parameters'])")
+    meta["args"].setdefault("output", "state")  # files from before the option: trained / estimated with "state"
     est = cls(physics, first_guess=_first_guess(meta, first_guess), **meta["args"])
     grid = grid_from_dict(meta["grid"])
     est.grid, est.dt, est.scale = grid, float(meta["dt_s"]), float(meta["ssh_scale_m"])

@@ -157,3 +157,36 @@ def test_qg_rows_pad_by_qg_pad_and_name_their_files(tmp_path):
     assert _checkpoint(ctx, "neural").name == "learned_neural.pt"
     with pytest.raises(ValueError, match="pad must be an int >= 0"):
         _pad_grid(ctx, -1)
+
+
+def test_first_guess_oi_is_tuned_on_the_training_period_only(tmp_path):
+    """The learned rows' first-guess OI parameters read only the training period: observations
+    of the scored days (here x10, so any leak changes the misfits) leave the table unchanged;
+    tuning times are training frames; cached with its table; the maps and checkpoints are keyed
+    by the parameters and ``n_train``; ``learned_neural`` never takes a first guess."""
+    _script()
+    import _benchmark_common as common
+    from _benchmark_rows import _checkpoint, _first_guess_setting
+    from hybridocean.observations import Observations
+
+    def ctx_with(scale, run):
+        ctx = _context(tmp_path / run, False)[0]
+        ctx.train_idx, ctx.score_idx = np.arange(3), np.arange(3, 6)
+        late = ctx.train.time >= ctx.times[3] - np.timedelta64(12, "h")
+        ctx.train = Observations(ctx.train.ds.assign(ssh=ctx.train.ds["ssh"] * np.where(late, scale, 1.0)))
+        ctx.held = ctx.train
+        ctx.settings.update(window=2, oi_lengths=[6e4], oi_time_scales=[DAY], frame_s=DAY, first_guess="oi")
+        return ctx
+
+    a, b = ctx_with(1.0, "a"), ctx_with(10.0, "b")
+    best_a, table_a, _ = common._first_guess_oi_params(a)
+    best_b, table_b, _ = common._first_guess_oi_params(b)
+    assert [r["held_rmse_m"] for r in table_a] == [r["held_rmse_m"] for r in table_b] and best_a == best_b
+    saved = json.loads((a.run_dir / "first_guess_oi_params.json").read_text())
+    assert saved["n_train"] == 3 and all(np.datetime64(t) <= a.times[2] for t in saved["tuning_times"])
+    assert common._oi_params(a)[0]["signal_std"] == 0.05  # the OI row's own (pre-tuned) parameters untouched
+    key = common._first_guess_key(a)
+    assert len(key) == 8 and _checkpoint(a, "hybrid").name == f"learned_hybrid_fgoi_{key}.pt"
+    assert _checkpoint(a, "neural").name == "learned_neural.pt" and _first_guess_setting(a, "neural") is None
+    a.train_idx = np.arange(4)  # another split: another key (the cached parameters are the same)
+    assert common._first_guess_key(a) != key

@@ -156,3 +156,33 @@ def test_precomputed_maps_match_and_mismatches_are_refused(data):
     with pytest.raises(ValueError, match="val_first_guess_maps: only with held-out days"):
         estimator(OptimalInterpolation(**OI_KW)).fit(obs, g, times, val_obs=held, val_first_guess_maps=oi,
                                                      config=small_config(iterations=1))
+
+
+def test_val_days_in_obs_train_do_not_change_the_training_first_guess(data):
+    """``fit`` cuts the observations of the training first guess to the bins of ``times``:
+    ``obs_train`` holding the held-out days' observations too gives the same first-guess channel
+    as ``obs_train`` cut to the training frames. The test can fail: the OI of the uncut
+    observations differs on the training frames (its window ``2 Lt = 24 h`` reaches 4 frames
+    beyond the last training frame)."""
+    g, times, _, obs, held, _ = data
+    t_tr, t_val = times[:5], times[5:]
+    cut = np.min(obs.time) + np.timedelta64(int(4.5 * DT), "s")  # t_tr[-1] + dt/2 (the twin starts at times[0])
+    inside, late = obs.subset(obs.time < cut), held.subset(held.time >= cut)
+    assert len(inside) < len(obs)
+    cfg = small_config(iterations=1)
+    a = estimator(OptimalInterpolation(**OI_KW)).fit(obs, g, t_tr, val_obs=late, val_times=t_val, config=cfg)
+    b = estimator(OptimalInterpolation(**OI_KW)).fit(inside, g, t_tr, val_obs=late, val_times=t_val, config=cfg)
+    assert np.array_equal(a._train_windows.features[:, -1].numpy(), b._train_windows.features[:, -1].numpy())
+    oi = OptimalInterpolation(**OI_KW)
+    assert not np.allclose(oi.estimate(obs, g, t_tr)["ssh"].values, oi.estimate(inside, g, t_tr)["ssh"].values)
+
+
+def test_load_refuses_a_first_guess_with_other_arguments(data, tmp_path):
+    """A first guess of the trained class but other constructor arguments (another tuning) is
+    refused by name; the same arguments load."""
+    g, times, _, obs, held, _ = data
+    est = estimator(OptimalInterpolation(**OI_KW)).fit(obs, g, times, config=small_config(iterations=1))
+    path = est.save(tmp_path / "fg.pt")
+    LearnedEstimator.load(path, QG(qg_grid(), Ld=4e4), first_guess=OptimalInterpolation(**OI_KW))
+    with pytest.raises(ValueError, match=r"first_guess: its arguments differ .*'Lx'"):
+        LearnedEstimator.load(path, QG(qg_grid(), Ld=4e4), first_guess=OptimalInterpolation(**{**OI_KW, "Lx": 7e4}))

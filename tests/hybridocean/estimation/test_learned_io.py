@@ -110,3 +110,19 @@ def test_learnable_physics_parameter_leaks_no_graph_into_the_map():
     ds = LearnedFourDVar(est, "qg", window=2 * DT, dt=DT / 2, max_iter=1, obs_error=0.01,
                          model_kwargs={"Ld": 4e4}).estimate(obs, g, times)
     assert np.isfinite(ds["ssh"].values).all()
+
+
+def test_old_checkpoint_without_output_loads_as_state(trained, tmp_path):
+    """A file saved before the ``output`` argument (no ``output`` in its stored args) loads with
+    ``output="state"``, the behaviour it was trained and estimated with (the default is now
+    ``"encoder"``)."""
+    import torch
+
+    est = trained[0]
+    path = est.save(tmp_path / "est.pt")
+    st = torch.load(path, map_location="cpu", weights_only=True)
+    st["meta"]["args"].pop("output", None)
+    old = tmp_path / "old.pt"
+    torch.save(st, old)
+    back = LearnedEstimator.load(old, QG(trained[1], Ld=LearnedEstimator.read_metadata(old)["physics"]["parameters"]["Ld"]))
+    assert back.output == "state"
