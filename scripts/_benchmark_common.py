@@ -72,7 +72,8 @@ def _oi_params(ctx: Context) -> Tuple[Dict[str, Any], list, float]:
     # still with the held-out observations only)
     idx = ctx.train_idx if len(ctx.train_idx) > s["window"] else ctx.score_idx
     pick = np.arange(len(idx)) if len(idx) <= 4 else np.linspace(s["window"], len(idx) - 1, 3).astype(int)
-    tune_times = ctx.times[idx][np.unique(pick)]  # each scored on the held-out points of its own frame
+    # each tuning map scored on the held-out points within half the spacing of the tuning maps (tune_oi)
+    tune_times = ctx.times[idx][np.unique(pick)]
     window = _oi_obs_window(ctx)
     sig = float(np.nanstd(ctx.train.ssh))  # prior std: that of the observations
     (best, table), sec = _timed(lambda: tune_oi(ctx.train, ctx.held, ctx.grid, tune_times, s["oi_lengths"],
@@ -102,10 +103,11 @@ def _first_guess_oi_params(ctx: Context) -> Tuple[Dict[str, Any], list, float]:
     from hybridocean.estimation.selection import held_rmse, select_oi
 
     path = ctx.run_dir / "first_guess_oi_params.json"
+    s, n = ctx.settings, len(ctx.train_idx)
     if path.exists():
         d = json.loads(path.read_text())
-        return d["best"], d["table"], d["seconds"]
-    s, n = ctx.settings, len(ctx.train_idx)
+        if d.get("n_train") == n:  # tuned on this split's training period (else re-tuned)
+            return d["best"], d["table"], d["seconds"]
     train, held = _training_period(ctx, ctx.train), _training_period(ctx, ctx.held)
     pick = np.arange(n) if n <= 4 else np.linspace(min(s["window"], n - 1), n - 1, 3).astype(int)
     tune_times = ctx.times[ctx.train_idx][np.unique(pick)]
@@ -173,8 +175,6 @@ def _oi_background(ctx: Context) -> np.ndarray:
     best = _oi_params(ctx)[0]
     ds = OptimalInterpolation(**best).estimate(ctx.train, ctx.grid, ctx.score_times[:1])
     return np.nan_to_num(ds["ssh"].values[0])
-
-
 
 
 def _ocean_mask(ctx: Context) -> Optional[np.ndarray]:
