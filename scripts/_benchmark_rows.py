@@ -184,13 +184,15 @@ def _learned(ctx: Context, kind: str):
         est.save(ckpt, metadata={"train_s": train_s, "fit_s": fit_s, "truth": ctx.truth_name, "scenario": ctx.scenario})
     # encode the whole record (the windows ending at the scored frames read the days before them)
     # a frame's bin is +-dt/2 about it (to_gridded): output times may lie dt/2 beyond the observations
+    # up to the last scored frame only (tracks may stop more than dt/2 before the record's last map)
     est.time_margin = lambda: 0.5 * ctx.frame_s
-    full, sec = _timed(lambda: est.estimate(shift(ctx.train), gp, ctx.times[k0:],
+    t_est = ctx.times[k0:int(ctx.score_idx[-1]) + 1]
+    full, sec = _timed(lambda: est.estimate(shift(ctx.train), gp, t_est,
                                             first_guess_maps=None if fg is None else fg["full"]))
     sec += 0.0 if fg is None else fg["record"]["estimate_maps_s"]
     ds = crop(full.isel(time=ctx.score_idx - k0))
-    rec: Dict[str, Any] = {"train_s": train_s, "estimate_s": sec * len(ctx.score_idx) / (len(ctx.times) - k0),
-                           "inference_s_per_map": sec / (len(ctx.times) - k0), "checkpoint": str(ckpt),
+    rec: Dict[str, Any] = {"train_s": train_s, "estimate_s": sec * len(ctx.score_idx) / len(t_est),
+                           "inference_s_per_map": sec / len(t_est), "checkpoint": str(ckpt),
                            "training_frames": int(len(t_train)), "pad_cells": pad, "output": est.output, "n_train_obs": len(obs_t),
                            "n_val_obs": len(held_t), "first_guess": None if fg is None else fg["record"]}
     try:

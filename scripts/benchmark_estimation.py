@@ -158,7 +158,8 @@ def scenario_dir(args, truth: str, scenario: str) -> Path:
 
 def prepare(truth_name: str, scenario: str, args):
     """``(truth - c, train obs, held obs, info)`` of a scenario (cached under its run folder)."""
-    from hybridocean.estimation.benchmark import holdout_split, remove_offset, scenario_observations
+    from hybridocean.estimation.benchmark import (HOLDOUT_BLOCK_CELLS, holdout_split, remove_offset, scenario_observations,
+                                                  truth_grid)
     from hybridocean.io import save_json
     from hybridocean.observations import Observations
 
@@ -166,11 +167,12 @@ def prepare(truth_name: str, scenario: str, args):
     d = scenario_dir(args, truth_name, scenario)
     if not (d / "info.json").exists():
         obs, info = scenario_observations(truth, scenario, seed=args.seed, data=Path(args.data))
-        train, held = holdout_split(obs, seed=args.seed)
+        train, held = holdout_split(obs, seed=args.seed, block=HOLDOUT_BLOCK_CELLS * truth_grid(truth).dx)
         d.mkdir(parents=True, exist_ok=True)
         train.to_netcdf(d / "obs_train.nc")
         held.to_netcdf(d / "obs_held.nc")
-        info.update(n_train=len(train), n_held=len(held), offset_m=float(np.nanmean(train.ssh)))
+        info.update(n_train=len(train), n_held=len(held), offset_m=float(np.nanmean(train.ssh)),
+                    holdout=f"blocks of passes, {HOLDOUT_BLOCK_CELLS} x {HOLDOUT_BLOCK_CELLS} cells")
         save_json(info, d / "info.json")
     info = json.loads((d / "info.json").read_text())
     train, held = Observations.open(d / "obs_train.nc"), Observations.open(d / "obs_held.nc")

@@ -22,9 +22,11 @@ Scenarios (:func:`scenario_observations`):
 * ``iv`` -- SWOT (real science-orbit ephemeris, KaRIn noise table ``karin_noise_v2.nc`` at
   SWH 2 m) + the 4 nadirs; KaRIn pixels are averaged per grid cell and hour (:func:`superobs`).
 
-Every scenario then holds out 10 % of its observations at random (:func:`holdout_split`): the
-estimators never see them; OI's parameters and the learned estimator's model selection use them
-(never the truth).
+Every scenario then holds out 10 % of its observations (:func:`holdout_split`) in whole blocks:
+the points of one pass (one frame of gridded points) inside one tile of :data:`HOLDOUT_BLOCK_CELLS`
+cells (:func:`~hybridocean.observations.holdout.block_holdout`; scattered random points would be
+predicted by their neighbours on the same pass). The estimators never see them; OI's parameters and
+the learned estimator's model selection use them (never the truth).
 
 OI tuning (:func:`tune_oi`): a small grid of ``(Lx = Ly, Lt, noise_std)`` candidates, each scored
 by its RMS misfit to the held-out observations at a few times; the best is kept (the selection
@@ -55,6 +57,10 @@ SCENARIO_TEXT = {
 }
 NADIRS = "jason3,sentinel3a,sentinel3b,saral"
 HOLDOUT_FRACTION = 0.1
+#: side of the held-out blocks [grid cells] (:func:`holdout_split`): 8 cells (40-180 km on the
+#: truths) exceed the OI length scales tried (30-150 km at most 2 cells), so a held-out block's
+#: centre is not predicted by its own pass's neighbours
+HOLDOUT_BLOCK_CELLS = 8
 
 
 def lonlat_box_truth(path: str, lon0: float, lat0: float, nx: int, ny: int, title: str) -> xr.Dataset:
@@ -201,10 +207,16 @@ def scenario_observations(truth: xr.Dataset, scenario: str, seed: int = 0, data:
     return obs, info
 
 
-def holdout_split(obs, fraction: float = HOLDOUT_FRACTION, seed: int = 0):
-    """``(kept, held_out)``: ``fraction`` of the observations drawn at random are held out."""
+def holdout_split(obs, fraction: float = HOLDOUT_FRACTION, seed: int = 0, block: Optional[float] = None):
+    """``(kept, held_out)``: ``fraction`` of the observations held out -- whole blocks of passes
+    ``block`` wide (:func:`~hybridocean.observations.holdout.block_holdout`; the benchmark's
+    :data:`HOLDOUT_BLOCK_CELLS` grid cells), or, with ``block=None``, points drawn at random."""
     if not 0 < fraction < 1:
         raise ValueError(f"fraction must be in (0, 1), got {fraction!r}")
+    if block is not None:
+        from hybridocean.observations.holdout import block_holdout
+
+        return block_holdout(obs, fraction, block, seed=seed + 7919)
     held = np.random.default_rng(seed + 7919).random(len(obs)) < fraction
     return obs.subset(~held), obs.subset(held)
 

@@ -27,6 +27,7 @@ _EXPORTS = {
     "swot": ("cross_track_grid", "karin_points", "swath_geometry"),
     "constellation": ("Constellation", "daily_coverage", "platform_names"),
     "bbox": ("LonLatBox", "lonlat_box"),
+    "holdout": ("block_holdout", "pass_index"),
 }
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)
