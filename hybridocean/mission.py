@@ -65,7 +65,7 @@ import xarray as xr
 
 import hybridocean
 
-from .estimation.benchmark import cell_superobs
+from .observations.superobs import cell_superobs
 from .estimation.evaluation import evaluate_estimate
 from .estimation.figures import evaluation_figures
 from .estimation.geostrophic import Geostrophic
@@ -158,7 +158,7 @@ def observe(truth: xr.Dataset, cfg: MissionConfig) -> Tuple[Observations, Observ
 def superobs(obs: Observations, grid: Grid, times: np.ndarray, factor: int = 2) -> Observations:
     """Super-observations: ``obs`` averaged in cells ``factor`` times coarser than ``grid`` and in
     the time bins of ``times`` (each point to the nearest time), placed at the coarse cell centres
-    and bin times (:func:`~hybridocean.estimation.benchmark.cell_superobs`, platform
+    and bin times (:func:`~hybridocean.observations.superobs.cell_superobs`, platform
     ``"superobs"``: what keeps the dense OI solve small: ~2000 values per analysis instead of ~3e5
     KaRIn pixels)."""
     return cell_superobs(obs, grid, times, platform="superobs", factor=factor)

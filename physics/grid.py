@@ -198,26 +198,17 @@ class Grid:
         return (self.f0 + self.beta * (y - self.y0)).unsqueeze(-1)
 
     def dx_at(self, loc: str = "center") -> torch.Tensor:
-        """Zonal spacing [m] at the rows of ``loc``, shape ``(ny, 1)``: ``dx`` (Cartesian) or
-        ``dx_j = R cos(lat_j) dlon`` (sphere; 0 on a row at a pole)."""
-        if self.metric == "sphere":
-            c = np.clip(np.cos(np.radians(self._row_lat(loc))), 0.0, None)
-            return self._rows(EARTH_RADIUS * c * math.radians(self.dlon))
-        check_choice("loc", loc, LOCATIONS)
-        return torch.full((self.ny, 1), self.dx, dtype=self.dtype, device=self.device)
+        """Zonal spacing [m] at the rows of ``loc``, shape ``(ny, 1)`` in the grid's dtype: ``dx``
+        (Cartesian) or ``dx_j = R cos(lat_j) dlon`` (sphere; exactly 0 on a row at a pole) --
+        :meth:`row_metric` ``"dx"`` as a column."""
+        return self._rows(self.row_metric(loc, "dx"))
 
     def cell_areas(self, loc: str = "center") -> torch.Tensor:
-        """Area [m^2] of the cell centred on each row of ``loc``, shape ``(ny, 1)``.
-
-        Cartesian: ``dx dy``; sphere: ``R^2 dlon (sin(lat_j + dlat/2) - sin(lat_j - dlat/2))``
-        (exact on the sphere, edges clipped to the poles; sums to the box area).
-        """
-        if self.metric != "sphere":
-            check_choice("loc", loc, LOCATIONS)
-            return torch.full((self.ny, 1), self.dx * self.dy, dtype=self.dtype, device=self.device)
-        lat = self._row_lat(loc)
-        n, s = (np.radians(np.clip(lat + sgn * self.dlat / 2, -90.0, 90.0)) for sgn in (1, -1))
-        return self._rows(EARTH_RADIUS**2 * math.radians(self.dlon) * (np.sin(n) - np.sin(s)))
+        """Area [m^2] of the cell centred on each row of ``loc``, shape ``(ny, 1)`` in the grid's
+        dtype: ``dx dy`` (Cartesian); sphere: ``R^2 dlon (sin(lat_j + dlat/2) - sin(lat_j - dlat/2))``
+        (exact on the sphere, edges clipped to the poles; sums to the box area) -- :meth:`row_metric`
+        ``"area"`` as a column."""
+        return self._rows(self.row_metric(loc, "area"))
 
     def row_metric(self, loc: str, name: str) -> np.ndarray:
         """One per-row metric factor ``name`` (:data:`ROW_METRICS`) of the rows of ``loc``, float64
@@ -230,7 +221,7 @@ class Grid:
         ``dx_j = 0``; ``"area"`` = ``R^2 dlon (sin(phi_j + h) - sin(phi_j - h))`` [m^2] (edges clipped
         to the poles), ``"inv_area"`` its inverse. Cartesian: the constants ``dx``, ``1/dx``,
         ``dy/dx``, ``dx``, ``dx``, ``dx dy``, ``1/(dx dy)``. (:meth:`dx_at` and :meth:`cell_areas`
-        give ``dx_j`` and ``A_j`` as ``(ny, 1)`` tensors in the grid's dtype, without the pole test.)
+        give ``dx_j`` and ``A_j`` as ``(ny, 1)`` tensors in the grid's dtype.)
         """
         check_choice("loc", loc, LOCATIONS)
         check_choice("name", name, ROW_METRICS)

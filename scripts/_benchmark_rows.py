@@ -227,7 +227,8 @@ def row_learned_fourdvar(ctx: Context):
     fg = _first_guess(ctx, "hybrid", raw_t, t_train, ctx.times[k_obs:], pad)  # maps cached by learned_hybrid
     learned = LearnedEstimator.load(ckpt, _physics(ctx, "hybrid", gp, ckpt), first_guess=None if fg is None else fg["estimator"])
     # B and R of the 4D-Var stage: the first guess's OI parameters (tuned on the training period only)
-    best = (_oi_params(ctx) if fg is None else _first_guess_oi_params(ctx))[0]
+    # (never the OI row's: its tuning reads held-out observations of the scored period), also without a first guess
+    best = _first_guess_oi_params(ctx)[0]
     k0 = max(int(ctx.score_idx[0]) - (s["window"] - 1), 0)  # the encoder's window behind the first scored frame
     times = ctx.times[k0:int(ctx.score_idx[-1]) + 1]
     dt = s["qg_dt"]

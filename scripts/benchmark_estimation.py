@@ -34,8 +34,9 @@ models on the box widened by ``pad`` cells (walls away from the open box edges; 
 (:class:`~hybridocean.estimation.fourdvar_regional.RegionalFourDVar`: open ring and first background
 from the tuned OI, coastline land, the box's own grid); on the closed basin a it is the closed box.
 Learned: ``--iterations`` Adam iterations (batch 4, float32, window 4, horizon 4 frames, RK4).
-Every estimator works on SSH minus the mean of its training observations (a closed QG box holds
-no uniform level; the constant changes neither ``lambda_x`` nor ``tau_uv``).
+Every estimator works on SSH minus one constant, the mean of the training observations of the training
+period (all of them for gulf, which has none; :func:`prepare`): a closed QG box holds no uniform level, and
+the constant changes neither ``lambda_x`` nor ``tau_uv``.
 
 Columns: ``mu`` (1 - RMSE / RMS), ``lambda_x`` [km] (space-time PSD score, 0.5 crossing),
 ``tau_uv``, vorticity score (percent), train / estimate wall time [s], peak memory: each
@@ -156,25 +157,50 @@ def scenario_dir(args, truth: str, scenario: str) -> Path:
     return Path(args.out) / "runs" / f"{truth}{'_quick' if args.quick else ''}" / scenario
 
 
-def prepare(truth_name: str, scenario: str, args):
-    """``(truth - c, train obs, held obs, info)`` of a scenario (cached under its run folder)."""
-    from hybridocean.estimation.benchmark import (HOLDOUT_BLOCK_CELLS, holdout_split, remove_offset, scenario_observations,
-                                                  truth_grid)
+def holdout_block(truth) -> float:
+    """[m] side of the benchmark's held-out blocks, ``HOLDOUT_BLOCK_CELLS`` grid cells
+    (:func:`~hybridocean.observations.holdout.block_holdout`; why that size: its comment)."""
+    from hybridocean.estimation.benchmark import HOLDOUT_BLOCK_CELLS, truth_grid
+
+    return HOLDOUT_BLOCK_CELLS * truth_grid(truth).dx
+
+
+def _holdout_text(block: float) -> str:
+    return f"whole blocks of passes (pieces {block / 1e3:.0f} km along each pass, tiles of frames), observations.block_holdout"
+
+
+def prepare(truth_name: str, scenario: str, args, check: bool = True):
+    """``(truth - c, train obs, held obs, info)`` of a scenario (cached under its run folder).
+
+    ``c`` (``info["offset_m"]``): the mean of the training observations in the training frames'
+    bins (all of them for a truth without a training period), removed from the truth and every
+    observation: one constant for every row, read from no observation of the scored period.
+    ``check``: refuse a cache written with another hold-out (rows would mix two splits)."""
+    from hybridocean.estimation.benchmark import holdout_split, remove_offset, scenario_observations
     from hybridocean.io import save_json
     from hybridocean.observations import Observations
 
     truth = load_truth(truth_name, args)
     d = scenario_dir(args, truth_name, scenario)
+    text = _holdout_text(holdout_block(truth))
     if not (d / "info.json").exists():
         obs, info = scenario_observations(truth, scenario, seed=args.seed, data=Path(args.data))
-        train, held = holdout_split(obs, seed=args.seed, block=HOLDOUT_BLOCK_CELLS * truth_grid(truth).dx)
+        train, held = holdout_split(obs, seed=args.seed, block=holdout_block(truth))
         d.mkdir(parents=True, exist_ok=True)
         train.to_netcdf(d / "obs_train.nc")
         held.to_netcdf(d / "obs_held.nc")
-        info.update(n_train=len(train), n_held=len(held), offset_m=float(np.nanmean(train.ssh)),
-                    holdout=f"blocks of passes, {HOLDOUT_BLOCK_CELLS} x {HOLDOUT_BLOCK_CELLS} cells")
+        n_train, times = settings(truth_name, args.quick)["n_train"], truth["time"].values.astype("datetime64[ns]")
+        in_train = train.ssh
+        if n_train:
+            end = times[n_train - 1] + (times[1] - times[0]) / 2
+            in_train = train.ssh[np.asarray(train.time).astype("datetime64[ns]") < end]
+        info.update(n_train=len(train), n_held=len(held), offset_m=float(np.nanmean(in_train)), holdout=text,
+                    offset="mean of the training observations of the training frames' bins")
         save_json(info, d / "info.json")
     info = json.loads((d / "info.json").read_text())
+    if check and info.get("holdout") != text:
+        raise ValueError(f"--out: {d} holds observations split by another hold-out ({info.get('holdout')!r}, now "
+                         f"{text!r}): use a new --out")
     train, held = Observations.open(d / "obs_train.nc"), Observations.open(d / "obs_held.nc")
     truth0, train, held = remove_offset(truth, info["offset_m"], train, held)
     return truth0, train, held, info
@@ -295,7 +321,7 @@ def figures(rows: list, args) -> None:
         if r["row"] != "truth_geostrophy" and r["tau_uv"] is not None:
             groups.setdefault((r["truth"], r["scenario"]), []).append(r)
     for (t, sc), rs in groups.items():
-        truth, *_ = prepare(t, sc, args)
+        truth, *_ = prepare(t, sc, args, check=False)
         s = settings(t, args.quick)
         idx = np.arange(s["n_train"], truth.sizes["time"]) if s["n_train"] else np.arange(truth.sizes["time"])
         for r in sorted(rs, key=lambda r: -r["tau_uv"])[:2]:

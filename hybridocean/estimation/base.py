@@ -84,7 +84,7 @@ from hybridocean.observations.ssh_vars import ssh_variable
 from physics.geostrophy import geostrophic_velocities
 from physics.grid import Grid
 
-from .output import SSH_NAMES, VELOCITY_KINDS, _as_times, estimate_dataset, write_estimate  # noqa: F401 (re-exported)
+from .output import SSH_NAMES, VELOCITY_KINDS, as_times, estimate_dataset, write_estimate  # noqa: F401 (re-exported)
 
 @dataclass(frozen=True)
 class EstimationInputs:
@@ -170,7 +170,7 @@ def prepare_inputs(
     points = points if finite.all() else points.subset(finite)
     if points.coords_kind == "lonlat" and not has_lonlat(grid):
         raise ValueError("obs: lon/lat observations need a lon/lat grid (Grid.from_lonlat); grid has x/y only")
-    t = _as_times(times)
+    t = as_times(times)
     ts = seconds_since(t, DEFAULT_TIME_ORIGIN)
     to = points.time_seconds()
     margin = float(time_margin_s)

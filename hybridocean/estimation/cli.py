@@ -50,8 +50,9 @@ interpolation between cell centres, :meth:`~.fourdvar_windows.FourDVar.usable_ob
 Their attributes add ``model``, ``model_grid`` (``beta_plane ...`` where a lon/lat input runs on
 its tangent plane), ``Ld_m`` (and ``H_m``) with ``Ld_source`` (and ``H_source``: ``"flag"``,
 ``"attribute Ld_m"``, ``"latitude (Chelton et al. 1998)"``, ``"default"``, ``"checkpoint"``, or
-the relation it was derived by), and for learned methods ``learned_validation`` (held-out
-platform or random observations) and the checkpoint or training length.
+the relation it was derived by), and for learned methods ``learned_validation`` (a held-out
+platform, or held-out blocks of passes: :func:`.cli_train.split_validation`) and the checkpoint
+or training length.
 
 ``evaluate`` scores the estimate with :func:`~hybridocean.estimation.evaluation.evaluate_estimate`
 (RMSE, ``mu``, ``sigma_t``, PSD ``lambda_x``/``lambda_t``, ``tau_uv``, vorticity and strain
@@ -259,7 +260,7 @@ class Estimate:
                 return float(read_metadata(Path(path).expanduser())["args"].get("g", 9.81))
             except (OSError, ValueError, KeyError, TypeError):
                 return 9.81  # an unreadable checkpoint is reported by load_learned below
-        from .output import _as_times
+        from .output import as_times
         from hybridocean.observations.core import seconds_since
 
         mi = model_inputs(args)
@@ -292,7 +293,7 @@ class Estimate:
         attrs.update({"model": mi["kind"], **{k: v for k, v in mi["phys"].items() if k != "g_m_per_s2"}})
         if args.method == "learned":
             return learned, mi, attrs
-        ts = seconds_since(_as_times(mi["times"]), "2000-01-01")
+        ts = seconds_since(as_times(mi["times"]), "2000-01-01")
         try:
             kw = fourdvar_arguments(mi["physics"], ts, mi["points"], mi["params"])
             if regional:

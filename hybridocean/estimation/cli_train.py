@@ -13,9 +13,11 @@ binned on the output frames of ``estimate`` (the same grid and time options: a g
 times, or every ``--step-hours`` from ``--start`` to ``--end``; at least 2 regular frames).
 Model selection (the iterate with the lowest held-out misfit is kept): on a held-out platform
 -- the one with the fewest observations -- when the file has >= 2 platforms (encoded from the
-others on the same frames, scored on it), else on a random 15 % of the observations (seed
-``--seed``); which one is written to the checkpoint's metadata and the estimate's attributes
-(``learned_validation``). ``--iterations`` outer iterations (default 40: a demonstration length for
+others on the same frames, scored on it), else on 15 % of the observations held out in whole
+blocks of passes, :data:`HOLDOUT_BLOCK_CELLS` model-grid cells long
+(:func:`~hybridocean.observations.holdout.block_holdout`, seed ``--seed``: a point drawn at random
+along a track is a near-copy of its kept neighbours); which one is written to the checkpoint's
+metadata and the estimate's attributes (``learned_validation``). ``--iterations`` outer iterations (default 40: a demonstration length for
 small grids, not a converged training -- 20 iterations take ~10 s on a 16 x 16 twin on a loaded
 2-core CPU, tests/hybridocean/estimation/test_cli_learned.py), validated every 5;
 the trainer's progress bar on stderr (on a terminal). Physics: ``--model`` ``qg1.5`` (default) or
@@ -54,14 +56,38 @@ DEFAULT_ITERATIONS = 40
 #: that a resumed run with more --iterations continues the uninterrupted one exactly
 VALIDATE_EVERY = 5
 HOLDOUT_FRACTION = 0.15
+#: side [model-grid cells] of the held-out blocks of a single-platform file (:func:`split_validation`):
+#: 8 cells exceed twice the encoder's widest first-guess length (``prior_sigmas`` 1.5 and 3 cells), so
+#: a held-out block's centre is not filled in from its own pass's kept points (the benchmark's
+#: :data:`~.benchmark.HOLDOUT_BLOCK_CELLS` too)
+HOLDOUT_BLOCK_CELLS = 8
 #: ``--param`` names passed to the LearnedEstimator.
 LEARNED_ARGS = ("window", "horizon", "hidden", "layers", "hidden_weight", "hidden_scale", "balance")
 
 
-def split_validation(obs: Any, seed: int) -> Tuple[Any, Any, str]:
-    """``(train, held-out, description)`` of an :class:`~hybridocean.observations.Observations`
-    (module docstring: a platform when there are >= 2, else random observations)."""
+def holdout_block(obs: Any, grid: Any, cells: int = HOLDOUT_BLOCK_CELLS) -> Tuple[float, str]:
+    """``(block, unit)``: ``cells`` cells of ``grid`` in the position units of ``obs``
+    (:func:`~hybridocean.observations.holdout.block_holdout`'s ``block``): ``cells max(dlon, dlat)``
+    [degrees] for lon/lat observations, ``cells max(dx, dy)`` [m] for x/y ones. ``UserError``
+    naming ``--obs`` for lon/lat observations on a grid without lon/lat."""
     from hybridocean.cli import UserError
+
+    if obs.coords_kind == "lonlat":
+        if getattr(grid, "dlon", None) is None:
+            raise UserError("--obs: lon/lat observations need a lon/lat grid to hold out blocks of cells")
+        return cells * max(grid.dlon, grid.dlat), "deg"
+    return cells * max(grid.dx, grid.dy), "m"
+
+
+def split_validation(obs: Any, seed: int, grid: Any) -> Tuple[Any, Any, str]:
+    """``(train, held-out, description)`` of an :class:`~hybridocean.observations.Observations`
+    binned on the model ``grid`` (module docstring): the platform with the fewest observations when
+    there are >= 2, else :data:`HOLDOUT_FRACTION` of them in whole blocks of passes
+    :data:`HOLDOUT_BLOCK_CELLS` cells long (:func:`holdout_block`,
+    :func:`~hybridocean.observations.holdout.block_holdout`, ``seed``). ``UserError`` naming
+    ``--obs`` when there are too few observations (or blocks) to hold some out."""
+    from hybridocean.cli import UserError
+    from hybridocean.observations.holdout import block_holdout
 
     plats = obs.platforms
     if len(plats) >= 2:
@@ -69,12 +95,14 @@ def split_validation(obs: Any, seed: int) -> Tuple[Any, Any, str]:
         held = min(plats, key=lambda p: (counts[p], p))
         return (obs.select(exclude=held), obs.select(platforms=held),
                 f"held-out platform {held!r} ({counts[held]} of {len(obs)} observations)")
-    rng = np.random.default_rng(seed)
-    val = rng.random(len(obs)) < HOLDOUT_FRACTION
-    if val.all() or not val.any():
-        raise UserError(f"--obs: {len(obs)} observation(s) are too few to hold some out for model selection")
-    return (obs.subset(~val), obs.subset(val),
-            f"held-out random observations ({int(val.sum())} of {len(obs)}, {HOLDOUT_FRACTION:.0%}, seed {seed})")
+    block, unit = holdout_block(obs, grid)
+    try:
+        train, val = block_holdout(obs, HOLDOUT_FRACTION, block, seed=seed)
+    except ValueError as e:  # fewer than 2 observations, or all of them in one block
+        raise UserError(f"--obs: {len(obs)} observation(s) are too few to hold some out for model selection "
+                        f"({e})") from None
+    return (train, val, f"held-out blocks of passes ({len(val)} of {len(obs)} observations, {HOLDOUT_FRACTION:.0%}; "
+                        f"blocks of {HOLDOUT_BLOCK_CELLS} cells = {block:g} {unit}, seed {seed})")
 
 
 def frame_spacing(times: np.ndarray) -> float:
@@ -134,7 +162,7 @@ def train_learned(obs: Any, grid: Any, times: np.ndarray, physics: Any, args: ar
     if unknown:
         raise UserError(f"--param {unknown[0]}: the learned estimator takes no such parameter ({', '.join(LEARNED_ARGS)})")
     dt = frame_spacing(times)
-    train, val, how = split_validation(obs, args.seed)
+    train, val, how = split_validation(obs, args.seed, grid)
     k = steps_in(dt, max_step(physics, "rk4"))
     every = min(VALIDATE_EVERY, args.iterations)
     try:
@@ -304,4 +332,5 @@ class TrainEstimator:
         return 0
 
 
-__all__ = ["TrainEstimator", "train_learned", "load_learned", "split_validation", "check_resume", "DEFAULT_ITERATIONS"]
+__all__ = ["TrainEstimator", "train_learned", "load_learned", "split_validation", "holdout_block", "check_resume",
+           "DEFAULT_ITERATIONS", "HOLDOUT_BLOCK_CELLS"]

@@ -60,11 +60,12 @@ from physics.qg import QG
 
 from .base import EstimationInputs, Estimator, estimate_dataset, prepare_inputs
 from .encoder import WindowEncoder
+from .learned_data import training_view, validation_windows
 from .learned_first_guess import MapsLike, check_first_guess, first_guess_frames, record_observations
 from .learned_io import load_estimator, read_metadata, save_estimator
 from .learned_report import observation_misfit, output_ssh, report_over, resolve_output, state_velocities
 from .obs_training import (ObservationTask, augmentation_field, build_windows, ensemble_mean, frame_spacing,
-                           gridded_frames, gridded_view, state_map_for)
+                           state_map_for)
 
 ObsLike = Union[Observations, xr.Dataset]
 
@@ -226,15 +227,7 @@ class LearnedEstimator(Estimator):
             val_first_guess_maps: likewise for the held-out days, from ``val_obs`` on ``val_times``.
         Returns ``self``; the trainer's history is :attr:`history`.
         """
-        train, grid, t = gridded_view(obs_train, grid, times, "obs_train")
-        dt = frame_spacing(t, "times")
-        values, mask = gridded_frames(train)
-        seen = mask > 0
-        if not bool(seen.any()):
-            raise ValueError("obs_train: no observed cell")
-        scale = float(values[seen].std())
-        if not scale > 0:
-            raise ValueError("obs_train: the observed SSH has no variance (scale would be 0)")
+        train, grid, t, dt, scale = training_view(obs_train, grid, times)
         config = default_config(dt, min_norm=self.physics is not None) if config is None else config
         if not isinstance(config, AphynityConfig):
             raise TypeError(f"config must be an AphynityConfig, got {type(config).__name__}")
@@ -245,24 +238,7 @@ class LearnedEstimator(Estimator):
         data = build_windows(train, train, self.window, self.horizon, dt, scale, lookahead=self.lookahead,
                              first_guess=fg)
         self._train_windows = data
-        if val_first_guess_maps is not None and (val_obs is None or val_times is None):
-            raise ValueError("val_first_guess_maps: only with held-out days (val_obs and val_times)")
-        val = None
-        if val_obs is not None:
-            if val_times is None:
-                held, _, _ = gridded_view(val_obs, grid, t, "val_obs")
-                val = build_windows(train, held, self.window, self.horizon, dt, scale, lookahead=self.lookahead,
-                                    first_guess=fg)  # encoded from the training observations
-            else:
-                held, _, tv = gridded_view(val_obs, grid, val_times, "val_obs")
-                if np.intersect1d(tv, t).size:
-                    raise ValueError("val_times must not overlap the training times (held-out days)")
-                if abs(frame_spacing(tv, "val_times") - dt) > 1e-6 * dt:
-                    raise ValueError("val_times must have the spacing of times")
-                fv = first_guess_frames(self.first_guess, val_first_guess_maps, record_observations(val_obs, tv, dt),
-                                        grid, tv, "val_first_guess_maps", self.first_guess_seconds)
-                val = build_windows(held, held, self.window, self.horizon, dt, scale, lookahead=self.lookahead,
-                                    first_guess=fv)
+        val = validation_windows(self, train, t, fg, val_obs, val_times, val_first_guess_maps)
         self.trainer = AphynityTrainer(self.model, config, task=self._task())
         self.trainer.fit(data, val, resume=resume, callback=callback)
         return self

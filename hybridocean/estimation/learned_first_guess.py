@@ -49,7 +49,7 @@ import xarray as xr
 from physics.grid import Grid
 
 from .base import Estimator
-from .output import _as_times
+from .output import as_times
 
 MapsLike = Union[xr.DataArray, xr.Dataset]
 
@@ -132,7 +132,7 @@ def select_first_guess(maps: MapsLike, grid: Grid, times: np.ndarray, name: str)
             if not np.allclose(got, want, rtol=0.0, atol=1e-6 * d):
                 raise ValueError(f"{name}: its {dim} coordinates differ from the grid's cell centres "
                                  f"(first {got[0]:.6g} m vs {want[0]:.6g} m): maps of another box or padding")
-    have = _as_times(maps["time"].values)
+    have = as_times(maps["time"].values)
     if have.size == 0 or np.any(np.diff(have) <= np.timedelta64(0, "ns")):
         raise ValueError(f"{name}: its times must be non-empty and strictly increasing")
     pos = np.clip(np.searchsorted(have, times), 0, have.size - 1)
@@ -152,7 +152,7 @@ def compute_first_guess(est: Estimator, obs: Any, grid: Grid, times: np.ndarray,
         raise ValueError(f"{name}: the first guess is computed from an Observations point cloud; with a "
                          f"gridded view ({type(obs).__name__}) pass precomputed first_guess_maps")
     ds = est.estimate(obs, grid, times)
-    return select_first_guess(ds["ssh"], grid, _as_times(times), name)
+    return select_first_guess(ds["ssh"], grid, as_times(times), name)
 
 
 def first_guess_frames(est: Optional[Estimator], maps: Optional[MapsLike], obs: Any, grid: Grid,
@@ -165,7 +165,7 @@ def first_guess_frames(est: Optional[Estimator], maps: Optional[MapsLike], obs: 
             raise ValueError(f"{name}: given, but this estimator has no first guess (first_guess=None)")
         return None
     t0 = time.perf_counter()
-    t = _as_times(times)
+    t = as_times(times)
     out = select_first_guess(maps, grid, t, name) if maps is not None else compute_first_guess(est, obs, grid, t, name)
     if timings is not None:
         timings[name] = time.perf_counter() - t0
@@ -181,7 +181,7 @@ def record_observations(obs: Any, times: Any, dt: float) -> Any:
 
     if not isinstance(obs, Observations):
         return obs
-    t = _as_times(times)
+    t = as_times(times)
     half = np.timedelta64(int(round(0.5 * float(dt) * 1e9)), "ns")
     return obs.subset((obs.time >= t[0] - half) & (obs.time < t[-1] + half))
 

@@ -11,7 +11,7 @@ import xarray as xr
 from hybridocean.observations import Observations, grid_from_dataset, gridded_to_tensor, to_gridded
 from hybridocean.observations.core import seconds_since
 
-from .output import _as_times
+from .output import as_times
 
 
 def gridded_frames(ds: xr.Dataset) -> tuple:
@@ -29,13 +29,13 @@ def gridded_view(obs, grid, times, name: str) -> tuple:
     if isinstance(obs, Observations):
         if grid is None or times is None:
             raise ValueError(f"{name}: grid and times are required with an Observations point cloud")
-        t = _as_times(times)
+        t = as_times(times)
         return to_gridded(obs, grid, t), grid, t
     if isinstance(obs, xr.Dataset):
         if "ssh" not in obs or "time" not in obs.dims:
             raise ValueError(f"{name} must be a gridded view (to_gridded) with 'ssh' on (time, y, x)")
-        t = _as_times(obs["time"].values)
-        if times is not None and not np.array_equal(_as_times(times), t):
+        t = as_times(obs["time"].values)
+        if times is not None and not np.array_equal(as_times(times), t):
             raise ValueError(f"{name}: the gridded view's times differ from the times given")
         return obs, (grid_from_dataset(obs) if grid is None else grid), t
     raise TypeError(f"{name} must be Observations or a gridded Dataset, got {type(obs).__name__}")

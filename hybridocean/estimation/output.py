@@ -21,8 +21,14 @@ from hybridocean.io import PathLike, grid_attrs, has_lonlat, variable_attrs, wri
 from hybridocean.observations.core import to_datetime64
 from physics.grid import Grid
 
-def _as_times(times: Any) -> np.ndarray:
-    """``times`` as a strictly increasing 1-D datetime64[ns] array (``ValueError`` naming ``times``)."""
+
+def as_times(times: Any) -> np.ndarray:
+    """``times`` as a strictly increasing 1-D datetime64[ns] array ``(T,)``, ``T >= 1`` (a scalar is
+    one time): datetime64 values, datetimes, ISO 8601 strings, or numbers [s] since
+    :data:`~hybridocean.observations.DEFAULT_TIME_ORIGIN` (:func:`~hybridocean.observations.core.to_datetime64`;
+    a tensor is read on the CPU). The one parser of the estimators' output times. ``ValueError``
+    naming ``times`` if empty, not 1-D, NaT or not strictly increasing; ``TypeError`` naming it for
+    values that are no times."""
     if torch.is_tensor(times):
         times = times.detach().cpu().numpy()
     a = np.atleast_1d(np.asarray(times))
@@ -111,7 +117,7 @@ def estimate_dataset(
         raise ValueError(f"ssh_name must be one of {SSH_NAMES}, got {ssh_name!r}")
     if velocity_kind not in VELOCITY_KINDS:
         raise ValueError(f"velocity_kind must be one of {VELOCITY_KINDS}, got {velocity_kind!r}")
-    t = _as_times(times)
+    t = as_times(times)
     shape = (t.size, grid.ny, grid.nx)
     lonlat = has_lonlat(grid)
     ydim, xdim = ("latitude", "longitude") if lonlat else ("y", "x")
@@ -189,4 +195,4 @@ def write_estimate(ds: xr.Dataset, path: PathLike) -> Path:
     return write_netcdf(ds, path)
 
 
-__all__ = ["SSH_NAMES", "VELOCITY_KINDS", "estimate_dataset", "write_estimate"]
+__all__ = ["SSH_NAMES", "VELOCITY_KINDS", "as_times", "estimate_dataset", "write_estimate"]

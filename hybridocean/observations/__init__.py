@@ -28,6 +28,7 @@ _EXPORTS = {
     "constellation": ("Constellation", "daily_coverage", "platform_names"),
     "bbox": ("LonLatBox", "lonlat_box"),
     "holdout": ("block_holdout", "pass_index"),
+    "superobs": ("cell_superobs",),
 }
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

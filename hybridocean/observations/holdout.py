@@ -3,12 +3,22 @@
 Points along one altimeter pass (1-7 km apart) or inside one observed cloud gap are nearly copies
 of their neighbours: a point drawn at random and held out is predicted by the points beside it,
 so a random-point hold-out rewards estimators that interpolate noise (short length scales, small
-error variances). :func:`block_holdout` holds out whole *blocks* instead: the observations of one
-platform's pass (a run of points of that platform with no time gap over ``max_gap_s``; gridded
-points of one frame share a time and form one run) that fall in one ``block x block`` tile of the
-plane. A held-out block is predicted from other passes, other frames and points at least about
-``block / 2`` away, as an independent platform would be (the data challenges score on a left-out
-altimeter: Ballarotta et al. 2019, Ocean Sci. 15, 1091, section 2.3).
+error variances). :func:`block_holdout` holds out whole *blocks* instead:
+
+* a pass is a run of points of one *satellite* (:func:`satellite_of`: ``swot_karin`` and
+  ``swot_nadir`` are one satellite, seen at the same instants) with no time gap over ``max_gap_s``;
+* a moving pass (a track, a swath) is cut into pieces ``block`` long along its principal axis
+  (the track direction, whatever the swath's cross-track spread), so a block is never a corner
+  clipped by a tile;
+* a pass whose points share one instant (gridded points of one frame) is cut into ``block x block``
+  tiles of the plane.
+
+A held-out block is predicted from other passes, other frames, and points of its own pass
+``block / 4`` away on average, as an independent platform would be (the OSE SSH-mapping data
+challenge scores maps on an altimeter left out of the mapping, Cryosat-2:
+ocean-data-challenges/2021a_SSH_mapping_OSE). A larger ``block`` moves held points farther from
+their pass's kept neighbours but leaves fewer blocks, so a selection on them is noisier: size it to
+the domain (many blocks) as well as to the correlation scales.
 """
 from __future__ import annotations
 
@@ -25,14 +35,20 @@ from .core import Observations
 MAX_GAP_S = 600.0
 
 
+def satellite_of(platform: np.ndarray) -> np.ndarray:
+    """``(n,)`` satellite names of platform names: the part before the first ``"_"``
+    (``"swot_karin"``, ``"swot_karin_superobs"``, ``"swot_nadir"`` -> ``"swot"``; ``"jason3"`` unchanged)."""
+    return np.array([str(p).split("_", 1)[0] for p in np.asarray(platform).reshape(-1)], dtype=str)
+
+
 def pass_index(obs: Observations, max_gap_s: float = MAX_GAP_S) -> np.ndarray:
-    """``(n,)`` int64 pass id of every observation: runs of one platform, in time order, with no gap
-    over ``max_gap_s`` [s] between successive points (ids numbered 0, 1, ... in that order)."""
+    """``(n,)`` int64 pass id of every observation: runs of one satellite (:func:`satellite_of`), in
+    time order, with no gap over ``max_gap_s`` [s] between successive points (ids 0, 1, ... in that order)."""
     check_positive("max_gap_s", max_gap_s)
     n = len(obs)
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    plat = np.asarray(obs.platform).astype(str)
+    plat = satellite_of(obs.platform)
     t = obs.time.astype("datetime64[ns]").astype(np.int64)
     order = np.lexsort((t, plat))
     new = np.ones(n, dtype=bool)
@@ -46,9 +62,9 @@ def block_holdout(obs: Observations, fraction: float, block: float, seed: int = 
                   max_gap_s: float = MAX_GAP_S) -> Tuple[Observations, Observations]:
     """``(kept, held_out)``: whole blocks, drawn at random until they hold ``fraction`` of the points.
 
-    A block is the set of points of one pass (:func:`pass_index`) inside one tile
-    ``floor(x / block), floor(y / block)`` of the plane (``block`` in the observations' position
-    units: metres on x/y, degrees on lon/lat). Blocks are taken in a random order (``seed``) until
+    A block is a piece ``block`` long of one moving pass (:func:`pass_index`), or a
+    ``block x block`` tile of a pass at one instant (module docstring); ``block`` in the
+    observations' position units: metres on x/y, degrees on lon/lat. Blocks are taken in a random order (``seed``) until
     the held-out count reaches ``fraction * n``, so the held-out share is ``fraction`` to within one
     block. Deterministic for a given ``seed``.
     """
@@ -59,8 +75,7 @@ def block_holdout(obs: Observations, fraction: float, block: float, seed: int = 
     if n < 2:
         raise ValueError(f"obs: {n} observation(s) are too few to hold some out")
     a, b = obs.positions()
-    keys = np.stack([pass_index(obs, max_gap_s), np.floor(a / block).astype(np.int64),
-                     np.floor(b / block).astype(np.int64)], axis=1)
+    keys = np.stack([pass_index(obs, max_gap_s), *_pieces(obs, a, b, block, max_gap_s)], axis=1)
     _, group, counts = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
     group = group.reshape(-1)
     if counts.size < 2:
@@ -69,9 +84,29 @@ def block_holdout(obs: Observations, fraction: float, block: float, seed: int = 
     take = np.cumsum(counts[order]) <= max(fraction * n, counts[order[0]])
     take[0] = True  # at least one block
     held = np.isin(group, order[take])
-    if held.all():
-        raise ValueError(f"block: {block} is too large to keep any observation")
     return obs.subset(~held), obs.subset(held)
 
 
-__all__ = ["MAX_GAP_S", "block_holdout", "pass_index"]
+def _pieces(obs: Observations, a: np.ndarray, b: np.ndarray, block: float, max_gap_s: float) -> tuple:
+    """Two ``(n,)`` int64 keys per point: ``(piece along the pass, -1)`` for a moving pass (its
+    points' coordinate along the pass's principal axis -- the track direction of a nadir track or a
+    swath, whatever the cross-track spread -- from its first point, ``// block``), ``(tile x, tile y)``
+    for a pass at one instant."""
+    ids = pass_index(obs, max_gap_s)
+    t = obs.time.astype("datetime64[ns]").astype(np.int64)
+    k1 = np.floor(a / block).astype(np.int64)
+    k2 = np.floor(b / block).astype(np.int64)
+    order = np.argsort(ids, kind="stable")
+    bounds = np.flatnonzero(np.diff(ids[order])) + 1
+    for idx in np.split(order, bounds):
+        if t[idx].min() == t[idx].max():
+            continue  # one instant: tiles of the plane
+        p = np.stack([a[idx] - a[idx].mean(), b[idx] - b[idx].mean()])
+        axis = np.linalg.eigh(p @ p.T)[1][:, -1]  # principal direction of the pass
+        s = axis @ p
+        k1[idx] = np.floor((s - s.min()) / block).astype(np.int64)
+        k2[idx] = -1
+    return k1, k2
+
+
+__all__ = ["MAX_GAP_S", "block_holdout", "pass_index", "satellite_of"]

@@ -93,10 +93,12 @@ def test_row_metric_is_exact_at_the_poles_and_agrees_with_the_accessors():
     for loc in ("center", "u", "v", "corner"):
         dx = g.row_metric(loc, "dx")
         assert dx.dtype == np.float64 and dx.shape == (8,)
-        # away from the pole: dx_at's R cos(lat) dlon and cell_areas' exact areas, to round-off
-        # (the same closed forms, clipped in degrees there and radians here: 1e-12 relative)
-        np.testing.assert_allclose(dx[1:], g.dx_at(loc)[1:, 0].numpy(), rtol=1e-12)
-        np.testing.assert_allclose(g.row_metric(loc, "area"), g.cell_areas(loc)[:, 0].numpy(), rtol=1e-12)
+        # dx_at and cell_areas are these rows as float64 columns: equal bit for bit, the pole included
+        assert np.array_equal(g.dx_at(loc)[:, 0].numpy(), dx)
+        assert np.array_equal(g.cell_areas(loc)[:, 0].numpy(), g.row_metric(loc, "area"))
+        rows = np.radians(g.lat - (g.dlat / 2 if loc in ("v", "corner") else 0.0))
+        # the closed form R cos(lat) dlon away from the pole, to round-off (1e-12 relative)
+        np.testing.assert_allclose(dx[1:], EARTH_RADIUS * np.cos(rows[1:]) * np.radians(g.dlon), rtol=1e-12)
         np.testing.assert_allclose(g.row_metric(loc, "south")[1:], g.row_metric(loc, "north")[:-1], rtol=1e-12)
     on_pole = g.row_metric("corner", "dx")[0]
     assert on_pole == 0.0  # exactly, although cos(-pi/2) is 6e-17 in floating point

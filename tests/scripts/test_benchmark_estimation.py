@@ -190,3 +190,27 @@ def test_first_guess_oi_is_tuned_on_the_training_period_only(tmp_path):
     assert _checkpoint(a, "neural").name == "learned_neural.pt" and _first_guess_setting(a, "neural") is None
     a.train_idx = np.arange(4)  # another split: another key (the cached parameters are the same)
     assert common._first_guess_key(a) != key
+
+
+def test_prepare_offset_from_the_training_period_and_hold_out_checked(tmp_path):
+    """The constant removed from every input is the mean of the training period's observations
+    only (none of the scored period's), and a cache split by another hold-out is refused."""
+    import argparse
+
+    bench = _script()
+    args = argparse.Namespace(out=str(tmp_path), data=str(tmp_path), quick=True, seed=0)
+    truth0, train, held, info = bench.prepare("b", "i", args)
+    raw = bench.load_truth("b", args)
+    n_train = bench.settings("b", True)["n_train"]
+    times = raw["time"].values
+    end = times[n_train - 1] + (times[1] - times[0]) / 2
+    t = np.asarray(train.time).astype("datetime64[ns]")
+    # train is offset-removed: its training-period mean is 0, the scored period's is not constrained
+    assert abs(float(np.mean(train.ssh[t < end]))) < 1e-12
+    assert info["holdout"].startswith("whole blocks of passes") and info["n_held"] > 0
+    assert np.allclose(truth0["ssh"].values, raw["ssh"].values - info["offset_m"])
+    path = tmp_path / "runs" / "b_quick" / "i" / "info.json"
+    path.write_text(json.dumps({**info, "holdout": "random points"}))
+    with pytest.raises(ValueError, match="--out"):
+        bench.prepare("b", "i", args)
+    assert bench.prepare("b", "i", args, check=False)[3]["holdout"] == "random points"

@@ -84,6 +84,26 @@ def test_builder_bad_input_names_the_argument():
         estimate_dataset(ssh, u, v, "grid", [0.0, 1.0], method="m")
 
 
+def test_as_times_parses_every_time_form_and_names_times():
+    from hybridocean.estimation.output import as_times
+    from hybridocean.observations import DEFAULT_TIME_ORIGIN
+
+    want = np.array([T0, T0 + DAY])
+    for given in (want, list(want), ["2019-02-23", "2019-02-24T00:00"], want.astype("datetime64[s]")):
+        out = as_times(given)
+        assert out.dtype == np.dtype("datetime64[ns]") and np.array_equal(out, want)
+    assert np.array_equal(as_times(T0), [T0])  # a scalar is one time
+    secs = (want - DEFAULT_TIME_ORIGIN) / np.timedelta64(1, "s")  # numbers: seconds since the origin
+    assert np.array_equal(as_times(secs), want) and np.array_equal(as_times(torch.tensor(secs)), want)
+    for bad, msg in (([], "non-empty 1-D"), (np.array([[T0, T0 + DAY]]), "non-empty 1-D"),
+                     ([T0, np.datetime64("NaT", "ns")], "finite"), ([T0, T0], "strictly increasing"),
+                     ([T0 + DAY, T0], "strictly increasing")):
+        with pytest.raises(ValueError, match=f"^times must be.*{msg}"):
+            as_times(bad)
+    with pytest.raises(TypeError, match="times"):
+        as_times([{"a": 1}])
+
+
 def _map(grid, values, name="adt"):
     return xr.Dataset({name: (("time", "latitude", "longitude"), values, {"units": "m"})},
                       coords={"time": [T0], "latitude": grid.lat, "longitude": grid.lon})

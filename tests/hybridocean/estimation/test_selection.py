@@ -1,10 +1,9 @@
-"""Held-out model selection (:mod:`hybridocean.estimation.selection`) and the super-observations
-(:func:`hybridocean.estimation.benchmark.cell_superobs`) shared by the benchmark and the mission."""
+"""Held-out model selection (:mod:`hybridocean.estimation.selection`) shared by the benchmark and the
+mission (their super-observations: ``tests/hybridocean/observations/test_superobs.py``)."""
 import numpy as np
 import pytest
 import xarray as xr
 
-from hybridocean.estimation.benchmark import cell_superobs
 from hybridocean.estimation.selection import held_rmse, select_least_misfit, select_oi
 from hybridocean.observations import Observations
 from physics.grid import Grid
@@ -96,21 +95,3 @@ def test_select_oi_returns_the_table_minimum_and_its_estimate():
     again = OptimalInterpolation(**best).estimate(train, grid, times)
     np.testing.assert_array_equal(est["ssh"].values, again["ssh"].values)  # the estimate of `best`, not another
     assert held_rmse(est, held, grid) == min(r["held_rmse_m"] for r in table)
-
-
-def test_cell_superobs_averages_coarse_cells_at_their_centres():
-    grid = _grid(4)
-    # four points in coarse cell (0, 0) (2 x 2 fine cells, 20 km) and one in coarse cell (1, 1), one time bin
-    x = np.array([1e3, 1.5e4, 5e3, 1.9e4, 3.5e4])
-    y = np.array([2e3, 3e3, 1.8e4, 1.1e4, 2.5e4])
-    ssh = np.array([0.1, 0.2, 0.3, 0.4, -0.5])
-    obs = Observations.from_arrays(time=np.full(5, T0), ssh=ssh, x=x, y=y, platform="p")
-    so = cell_superobs(obs, grid, np.array([T0]), window=3600.0, factor=2)
-    np.testing.assert_allclose(so.ssh, [0.25, -0.5], rtol=0, atol=1e-15)  # the cell means
-    np.testing.assert_array_equal(so.ds["x"].values, [1e4, 3e4])
-    np.testing.assert_array_equal(so.ds["y"].values, [1e4, 3e4])
-    assert so.platforms == ["superobs"]
-    assert len(cell_superobs(obs, grid, np.array([T0]), window=3600.0)) == 5  # factor 1: one per fine cell here
-    for bad in (0, 2.0, True):
-        with pytest.raises(ValueError, match="factor must be an integer"):
-            cell_superobs(obs, grid, np.array([T0]), factor=bad)

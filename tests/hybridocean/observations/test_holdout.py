@@ -31,21 +31,60 @@ def test_pass_index_splits_on_platform_and_time_gaps():
     assert np.unique(pass_index(obs, max_gap_s=0.5)).size == 60  # points 1 s apart: every point its own run
 
 
-def test_block_holdout_holds_whole_blocks_and_the_share():
+def _held_runs(obs, held):
+    """Lengths of the maximal runs of held-out points along each pass of ``obs`` (time order)."""
+    is_held = np.isin(obs.time, held.time)
+    ids = pass_index(obs)
+    runs = []
+    for k in np.unique(ids):
+        h = is_held[ids == k][np.argsort(obs.time[ids == k])]
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], h.astype(int), [0]])))
+        runs += list(edges[1::2] - edges[::2])
+    return np.array(runs)
+
+
+@pytest.mark.parametrize("diagonal", [False, True])
+def test_block_holdout_holds_whole_pieces_of_passes_and_the_share(diagonal):
     obs = _tracks()
-    block = 1e5  # 20 points of a pass per block
+    if diagonal:  # tracks at 45 degrees: tiles of the plane would clip corners, pieces along the pass do not
+        x, y = obs.positions()
+        obs = Observations.from_arrays(time=obs.time, ssh=obs.ssh, error_std=0.01, platform=obs.platform,
+                                       x=x / np.sqrt(2), y=x / np.sqrt(2) + y)
+    block = 1e5  # 20 points of a pass (5 km apart) per piece: 9 pieces of 20 and one of 19 per pass
     kept, held = block_holdout(obs, 0.1, block, seed=3)
     assert len(kept) + len(held) == len(obs)
-    # the share is 10 % to within one block (20 of 2400 points)
-    assert abs(len(held) - 0.1 * len(obs)) <= 20
-    # every held-out point's block is held out whole: no kept point of its pass in its tile
-    kx, hx = kept.positions()[0] // block, held.positions()[0] // block
-    kt = set(zip((kept.time.astype("datetime64[h]")).tolist(), kx.tolist()))
-    assert not kt & set(zip((held.time.astype("datetime64[h]")).tolist(), hx.tolist()))
+    assert abs(len(held) - 0.1 * len(obs)) <= 20  # 10 % to within one block
+    assert _held_runs(obs, held).min() >= 19  # whole pieces only
     # deterministic for a seed, different for another
-    again = block_holdout(obs, 0.1, block, seed=3)[1]
-    assert np.array_equal(again.time, held.time)
+    assert np.array_equal(block_holdout(obs, 0.1, block, seed=3)[1].time, held.time)
     assert not np.array_equal(block_holdout(obs, 0.1, block, seed=4)[1].time, held.time)
+
+
+def test_swath_and_its_nadir_are_held_out_together():
+    """KaRIn pixels across the swath and the nadir beside them (one satellite, same instants) share blocks."""
+    n = 100
+    s = np.arange(n)
+    t = np.tile(T0 + s.astype("timedelta64[s]"), 3)
+    x = np.tile(5e3 * s, 3)
+    y = np.repeat([-3e4, 0.0, 3e4], n)
+    plat = np.repeat(["swot_karin", "swot_nadir", "swot_karin"], n)
+    obs = Observations.from_arrays(time=t, ssh=np.zeros(3 * n), error_std=0.01, platform=plat, x=x, y=y)
+    assert np.unique(pass_index(obs)).size == 1
+    _, held = block_holdout(obs, 0.2, 1e5, seed=0)
+    hx = held.positions()[0]
+    for line in (-3e4, 0.0, 3e4):  # the same along-track pieces on the three lines
+        assert set(hx[held.positions()[1] == line].tolist()) == set(hx.tolist())
+
+
+def test_gridded_frames_are_cut_into_tiles():
+    """Points of one frame share an instant: their blocks are tiles of the plane."""
+    xx, yy = np.meshgrid(np.arange(20) * 1e4 + 5e3, np.arange(20) * 1e4 + 5e3)
+    obs = Observations.from_arrays(time=np.full(400, T0), ssh=np.zeros(400), error_std=0.01, platform="cloud_gaps",
+                                   x=xx.ravel(), y=yy.ravel())
+    _, held = block_holdout(obs, 0.25, 5e4, seed=1)
+    hx, hy = held.positions()
+    tiles = set(zip((hx // 5e4).tolist(), (hy // 5e4).tolist()))
+    assert len(held) == 25 * len(tiles) == 100  # whole 5 x 5-point tiles, 25 % of 16 tiles
 
 
 def test_held_blocks_are_farther_from_kept_points_than_random_points():
