@@ -322,12 +322,11 @@ def figures(rows: list, args) -> None:
             groups.setdefault((r["truth"], r["scenario"]), []).append(r)
     for (t, sc), rs in groups.items():
         truth, *_ = prepare(t, sc, args, check=False)
-        s = settings(t, args.quick)
-        idx = np.arange(s["n_train"], truth.sizes["time"]) if s["n_train"] else np.arange(truth.sizes["time"])
         for r in sorted(rs, key=lambda r: -r["tau_uv"])[:2]:
             with xr.open_dataset(scenario_dir(args, t, sc) / f"{r['row']}.nc") as ds:
-                ev = evaluate_estimate(ds.load(), truth.isel(time=idx), truth_currents_from="file" if "u" in truth else "geostrophic")
-            fig = draw_currents(ev.u_true, ev.v_true, ev.u_est, ev.v_est, time_index=idx.size - 1,
+                ds = ds.load()  # the row's own scored maps (worker: only frames the observations reach)
+            ev = evaluate_estimate(ds, truth.sel(time=ds["time"].values), truth_currents_from="file" if "u" in truth else "geostrophic")
+            fig = draw_currents(ev.u_true, ev.v_true, ev.u_est, ev.v_est, time_index=ds.sizes["time"] - 1,
                                 title=f"truth {t}, scenario {sc}, {r['row']}: tau_uv {r['tau_uv']:.1f}")
             savefig(fig, Path(args.out) / f"currents_{t}_{sc}_{r['row']}.png")
 
