@@ -85,10 +85,12 @@ def _oi_params(ctx: Context) -> Tuple[Dict[str, Any], list, float]:
 
 
 def _training_period(ctx: Context, obs):
-    """``obs`` within the training frames' bins ``[t_0 - dt/2, t_{n_train-1} + dt/2)``."""
-    t = ctx.times[ctx.train_idx]
-    half = np.timedelta64(int(ctx.frame_s // 2), "s")
-    return obs.subset((obs.time >= t[0] - half) & (obs.time < t[-1] + half))
+    """``obs`` within the training frames' bins ``[t_0 - dt/2, t_{n_train-1} + dt/2)``
+    (:func:`~hybridocean.estimation.learned_first_guess.record_observations`, the one definition
+    the learned estimator's first guess uses too)."""
+    from hybridocean.estimation.learned_first_guess import record_observations
+
+    return record_observations(obs, ctx.times[ctx.train_idx], ctx.frame_s)
 
 
 def _first_guess_oi_params(ctx: Context) -> Tuple[Dict[str, Any], list, float]:

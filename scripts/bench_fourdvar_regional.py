@@ -11,7 +11,7 @@ Case:
   altimeters (Jason-3, Sentinel-3A/B, SARAL, error-free as in the 2020a data challenge); ``iv`` --
   SWOT (real ephemeris, KaRIn noise table at SWH 2 m, pixels averaged per cell and hour) + the 4
   nadirs -- the sampling of :func:`hybridocean.estimation.benchmark.scenario_observations`;
-  10 % of the observations held out (:func:`~hybridocean.estimation.benchmark.holdout_split`),
+  10 % of the observations held out in whole blocks of passes (:func:`~hybridocean.estimation.benchmark.holdout_split`),
   the training observations' mean level removed from everything (``remove_offset``);
 * OI: parameters chosen on the held-out observations
   (:func:`~hybridocean.estimation.benchmark.tune_oi`: ``Lx = Ly`` 0.5 or 1 degree, ``Lt`` 5 or 10
@@ -124,7 +124,7 @@ def main(argv=None) -> int:
 
     import torch
 
-    from hybridocean.estimation.benchmark import holdout_split, remove_offset, tune_oi
+    from hybridocean.estimation.benchmark import HOLDOUT_BLOCK_CELLS, holdout_split, remove_offset, tune_oi
     from hybridocean.estimation.evaluation import evaluate_estimate
     from hybridocean.estimation.fourdvar_regional import RegionalFourDVar
     from hybridocean.estimation.oi import OptimalInterpolation
@@ -141,7 +141,8 @@ def main(argv=None) -> int:
     rows, runs = [], []
     for scen in args.scenarios.split(","):
         raw, obs = observations(truth_raw, scen, data, args.seed)
-        train, held = holdout_split(obs, seed=args.seed)
+        cell = max(grid.dlon, grid.dlat) if obs.coords_kind == "lonlat" else grid.dx  # blocks in the obs' units
+        train, held = holdout_split(obs, seed=args.seed, block=HOLDOUT_BLOCK_CELLS * cell)
         offset = float(np.mean(train.ssh))
         truth, train, held = remove_offset(truth_raw, offset, train, held)
         t0 = time.perf_counter()
