@@ -130,6 +130,7 @@ def main(argv=None) -> int:
     from hybridocean.estimation.oi import OptimalInterpolation
     from hybridocean.io import save_json
     from hybridocean.observations import grid_from_dataset
+    from hybridocean.observations.holdout import block_size
 
     torch.set_num_threads(args.threads)
     data, out = Path(args.data), Path(args.out)
@@ -141,8 +142,7 @@ def main(argv=None) -> int:
     rows, runs = [], []
     for scen in args.scenarios.split(","):
         raw, obs = observations(truth_raw, scen, data, args.seed)
-        cell = max(grid.dlon, grid.dlat) if obs.coords_kind == "lonlat" else grid.dx  # blocks in the obs' units
-        train, held = holdout_split(obs, seed=args.seed, block=HOLDOUT_BLOCK_CELLS * cell)
+        train, held = holdout_split(obs, seed=args.seed, block=block_size(obs, grid, HOLDOUT_BLOCK_CELLS))
         offset = float(np.mean(train.ssh))
         truth, train, held = remove_offset(truth_raw, offset, train, held)
         t0 = time.perf_counter()

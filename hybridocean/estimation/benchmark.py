@@ -23,9 +23,9 @@ Scenarios (:func:`scenario_observations`):
   SWH 2 m) + the 4 nadirs; KaRIn pixels are averaged per grid cell and hour (:func:`superobs`).
 
 Every scenario then holds out 10 % of its observations (:func:`holdout_split`) in whole blocks:
-the points of one pass (one frame of gridded points) inside one tile of :data:`HOLDOUT_BLOCK_CELLS`
-cells (:func:`~hybridocean.observations.holdout.block_holdout`; scattered random points would be
-predicted by their neighbours on the same pass). The estimators never see them; OI's parameters and
+pieces :data:`HOLDOUT_BLOCK_CELLS` cells long of one satellite's pass, or tiles of that side of one
+frame of gridded points (:func:`~hybridocean.observations.holdout.block_holdout`; scattered random
+points would be predicted by their neighbours on the same pass). The estimators never see them; OI's parameters and
 the learned estimator's model selection use them (never the truth).
 
 OI tuning (:func:`tune_oi`): a small grid of ``(Lx = Ly, Lt, noise_std)`` candidates, each scored

@@ -71,12 +71,12 @@ def holdout_block(obs: Any, grid: Any, cells: int = HOLDOUT_BLOCK_CELLS) -> Tupl
     [degrees] for lon/lat observations, ``cells max(dx, dy)`` [m] for x/y ones. ``UserError``
     naming ``--obs`` for lon/lat observations on a grid without lon/lat."""
     from hybridocean.cli import UserError
+    from hybridocean.observations.holdout import block_size
 
-    if obs.coords_kind == "lonlat":
-        if getattr(grid, "dlon", None) is None:
-            raise UserError("--obs: lon/lat observations need a lon/lat grid to hold out blocks of cells")
-        return cells * max(grid.dlon, grid.dlat), "deg"
-    return cells * max(grid.dx, grid.dy), "m"
+    try:
+        return block_size(obs, grid, cells), "deg" if obs.coords_kind == "lonlat" else "m"
+    except ValueError:  # lon/lat observations on an x/y grid
+        raise UserError("--obs: lon/lat observations need a lon/lat grid to hold out blocks of cells") from None
 
 
 def split_validation(obs: Any, seed: int, grid: Any) -> Tuple[Any, Any, str]:

@@ -22,7 +22,7 @@ the domain (many blocks) as well as to the correlation scales.
 """
 from __future__ import annotations
 
-from typing import Tuple
+from typing import Any, Tuple
 
 import numpy as np
 
@@ -39,6 +39,19 @@ def satellite_of(platform: np.ndarray) -> np.ndarray:
     """``(n,)`` satellite names of platform names: the part before the first ``"_"``
     (``"swot_karin"``, ``"swot_karin_superobs"``, ``"swot_nadir"`` -> ``"swot"``; ``"jason3"`` unchanged)."""
     return np.array([str(p).split("_", 1)[0] for p in np.asarray(platform).reshape(-1)], dtype=str)
+
+
+def block_size(obs: Observations, grid: Any, cells: float) -> float:
+    """``cells`` cells of ``grid`` in the position units of ``obs`` (:func:`block_holdout`'s
+    ``block``): ``cells max(dlon, dlat)`` [degrees] for lon/lat observations, ``cells max(dx, dy)``
+    [m] for x/y ones. ``ValueError`` naming ``grid`` for lon/lat observations on a grid without
+    lon/lat spacings."""
+    check_positive("cells", cells)
+    if obs.coords_kind == "lonlat":
+        if getattr(grid, "dlon", None) is None:
+            raise ValueError("grid: lon/lat observations need a lon/lat grid to hold out blocks of cells")
+        return float(cells) * max(grid.dlon, grid.dlat)
+    return float(cells) * max(grid.dx, grid.dy)
 
 
 def pass_index(obs: Observations, max_gap_s: float = MAX_GAP_S) -> np.ndarray:
@@ -109,4 +122,4 @@ def _pieces(obs: Observations, a: np.ndarray, b: np.ndarray, block: float, max_g
     return k1, k2
 
 
-__all__ = ["MAX_GAP_S", "block_holdout", "pass_index", "satellite_of"]
+__all__ = ["MAX_GAP_S", "block_holdout", "block_size", "pass_index", "satellite_of"]

@@ -109,3 +109,19 @@ def test_block_holdout_bad_input():
         block_holdout(one, 0.1, 1e9)
     with pytest.raises(ValueError, match="max_gap_s"):
         pass_index(obs, max_gap_s=0.0)
+
+
+def test_block_size_in_the_observations_units():
+    from types import SimpleNamespace
+
+    from hybridocean.observations.holdout import block_size
+
+    xy = _tracks(n_pass=2, n=10)
+    assert block_size(xy, SimpleNamespace(dx=5e3, dy=1e4), 8) == 8e4  # the larger spacing, metres
+    ll = Observations.from_arrays(time=np.full(3, T0), ssh=np.zeros(3), error_std=0.01, platform="jason3",
+                                  longitude=[1.0, 2.0, 3.0], latitude=[0.0, 0.0, 0.0])
+    assert block_size(ll, SimpleNamespace(dlon=0.25, dlat=0.5, dx=1.0, dy=1.0), 8) == 4.0  # degrees
+    with pytest.raises(ValueError, match="grid"):
+        block_size(ll, SimpleNamespace(dx=5e3, dy=5e3), 8)
+    with pytest.raises(ValueError, match="cells"):
+        block_size(xy, SimpleNamespace(dx=5e3, dy=5e3), 0)
