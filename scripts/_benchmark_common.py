@@ -77,11 +77,28 @@ def _oi_params(ctx: Context) -> Tuple[Dict[str, Any], list, float]:
     window = _oi_obs_window(ctx)
     sig = float(np.nanstd(ctx.train.ssh))  # prior std: that of the observations
     (best, table), sec = _timed(lambda: tune_oi(ctx.train, ctx.held, ctx.grid, tune_times, s["oi_lengths"],
-                                                s["oi_time_scales"], signal_std=sig, obs_window_s=window))
+                                                s["oi_time_scales"], signal_std=sig, obs_window_s=window,
+                                                block=_block(ctx)))
     from hybridocean.io import save_json
 
-    save_json({"best": best, "table": table, "seconds": sec, "tuning_times": [str(t) for t in tune_times]}, path)
+    save_json({"best": best, "table": table, "seconds": sec, "tuning_times": [str(t) for t in tune_times],
+               "splits": len(_folds(ctx, ctx.train, ctx.held))}, path)
     return best, table, sec
+
+
+def _block(ctx: Context) -> float:
+    """[m] the benchmark's held-out block side (``HOLDOUT_BLOCK_CELLS`` cells; ``holdout_block``)."""
+    from hybridocean.estimation.benchmark import HOLDOUT_BLOCK_CELLS
+
+    return HOLDOUT_BLOCK_CELLS * ctx.grid.dx
+
+
+def _folds(ctx: Context, train, held) -> list:
+    """The splits a tuning is scored on (:func:`~hybridocean.estimation.benchmark.holdout_folds`: the
+    one split, or more pooled when ``held`` holds few blocks)."""
+    from hybridocean.estimation.benchmark import holdout_folds
+
+    return holdout_folds(train, held, _block(ctx))
 
 
 def _training_period(ctx: Context, obs):
@@ -102,7 +119,7 @@ def _first_guess_oi_params(ctx: Context) -> Tuple[Dict[str, Any], list, float]:
     the training frames, each tuning map scored on the held-out points of its own frame
     (``held_rmse(half_window_s = dt/2)``), ``signal_std`` the std of the training-period
     observations -- nothing of the scored period enters the learned rows."""
-    from hybridocean.estimation.selection import held_rmse, select_oi
+    from hybridocean.estimation.selection import select_oi_folds
 
     path = ctx.run_dir / "first_guess_oi_params.json"
     s, n = ctx.settings, len(ctx.train_idx)
@@ -115,13 +132,14 @@ def _first_guess_oi_params(ctx: Context) -> Tuple[Dict[str, Any], list, float]:
     tune_times = ctx.times[ctx.train_idx][np.unique(pick)]
     sig = float(np.nanstd(train.ssh))
     half = 0.5 * ctx.frame_s
-    (best, table, _), sec = _timed(lambda: select_oi(
-        train, held, ctx.grid, tune_times, s["oi_lengths"], s["oi_time_scales"], signal_std=sig,
-        obs_window_s=_oi_obs_window(ctx), misfit=lambda ds: held_rmse(ds, held, ctx.grid, half_window_s=half)))
+    folds = _folds(ctx, train, held)
+    (best, table, _), sec = _timed(lambda: select_oi_folds(
+        folds, ctx.grid, tune_times, s["oi_lengths"], s["oi_time_scales"], signal_std=sig,
+        obs_window_s=_oi_obs_window(ctx), half_window_s=half))
     from hybridocean.io import save_json
 
     save_json({"best": best, "table": table, "seconds": sec, "tuning_times": [str(t) for t in tune_times],
-               "n_train": n, "provenance": "training period only: observations and held-out observations in the "
+               "n_train": n, "splits": len(folds), "provenance": "training period only: observations and held-out observations in the "
                "training frames' bins, each tuning map scored on its own frame, signal_std of those observations"},
               path)
     return best, table, sec

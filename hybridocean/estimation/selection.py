@@ -11,7 +11,8 @@ held-out observations ``y_i`` they are scored on.
 * :func:`select_least_misfit`: ``k* = argmin_k misfit(fit(c_k))`` over candidates ``c_k``
   (the first wins ties; a candidate whose fit raises ``ValueError`` or whose misfit is not
   finite is recorded, never selected).
-* :func:`select_oi`: that loop over the OI grid ``(Lx = Ly, Lt, noise_std)``.
+* :func:`select_oi`: that loop over the OI grid ``(Lx = Ly, Lt, noise_std)``; :func:`select_oi_folds`:
+  the same, scored on several hold-out splits pooled (repeated block hold-out, for small records).
 """
 from __future__ import annotations
 
@@ -133,15 +134,56 @@ def select_oi(train, held, grid: Grid, times: np.ndarray, lengths: Sequence[floa
     ``misfit(estimate)`` [m]: default :func:`held_rmse` on ``held`` (``time_match="window"``).
     Returns ``(best OI keyword arguments (OI_KEYS), every candidate's record, best estimate)``
     (:func:`select_least_misfit`)."""
+    score = misfit if misfit is not None else (lambda ds: held_rmse(ds, held, grid))
+    return _select_oi(lambda kw: _oi(kw).estimate(train, grid, times), score, lengths, time_scales, noises,
+                      signal_std, obs_window_s, log)
+
+
+def select_oi_folds(folds: Sequence[Tuple[Any, Any]], grid: Grid, times: np.ndarray, lengths: Sequence[float],
+                    time_scales: Sequence[float], noises: Sequence[float] = (0.01, 0.03), signal_std: float = 0.1,
+                    obs_window_s: Optional[float] = None, half_window_s: Optional[float] = None,
+                    log: Optional[Callable[[Dict[str, Any]], None]] = None
+                    ) -> Tuple[Dict[str, Any], List[Dict[str, Any]], xr.Dataset]:
+    """:func:`select_oi` scored on several splits ``folds = [(train_k, held_k), ...]`` of the same
+    observations (repeated block hold-out): each candidate maps every ``train_k`` and is scored by
+    the pooled misfit ``sqrt(sum_k n_k rmse_k^2 / sum_k n_k)`` [m], ``rmse_k`` :func:`held_rmse` of
+    map ``k`` on ``held_k`` (``half_window_s`` passed on), ``n_k = len(held_k)``.
+
+    One split of a small record holds out few blocks, and a selection on them follows their noise;
+    pooling ``K`` splits scores each candidate on ``K`` times more blocks. Returns ``(best OI keyword
+    arguments, every candidate's record, the best candidate's map of the first split's train)``."""
+    folds = list(folds)
+    if not folds:
+        raise ValueError("folds: at least one (train, held) split is needed")
+    weights = np.array([len(h) for _, h in folds], dtype=float)
+    if weights.sum() <= 0:
+        raise ValueError("folds: every held-out set is empty")
+
+    def score(maps):
+        r = np.array([held_rmse(ds, h, grid, half_window_s) for ds, (_, h) in zip(maps, folds)])
+        if r.size == 1:  # one split: its misfit as it is (the same selection as select_oi's)
+            return float(r[0])
+        ok = np.isfinite(r) & (weights > 0)
+        return float(np.sqrt(np.sum(weights[ok] * r[ok] ** 2) / weights[ok].sum())) if ok.any() else float("nan")
+
+    best, table, maps = _select_oi(lambda kw: [_oi(kw).estimate(tr, grid, times) for tr, _ in folds], score,
+                                   lengths, time_scales, noises, signal_std, obs_window_s, log)
+    return best, table, maps[0]
+
+
+def _oi(kw: Dict[str, Any]):
     from .oi import OptimalInterpolation
 
-    score = misfit if misfit is not None else (lambda ds: held_rmse(ds, held, grid))
+    return OptimalInterpolation(**kw)
+
+
+def _select_oi(fit, score, lengths, time_scales, noises, signal_std, obs_window_s, log):
+    """The loop of :func:`select_oi` / :func:`select_oi_folds` over the candidates ``(Lx = Ly, Lt, noise_std)``."""
     candidates = [dict(Lx=float(L), Ly=float(L), Lt=float(Lt), noise_std=float(noise), signal_std=float(signal_std),
                        prior_mean=0.0, time_window=2.0 if obs_window_s is None else float(obs_window_s) / Lt)
                   for L, Lt, noise in itertools.product(lengths, time_scales, noises)]
-    best, table, est = select_least_misfit(candidates, lambda kw: OptimalInterpolation(**kw).estimate(train, grid, times),
-                                           score, log=log, what="OI candidate")
+    best, table, est = select_least_misfit(candidates, fit, score, log=log, what="OI candidate")
     return {k: best[k] for k in OI_KEYS}, table, est
 
 
-__all__ = ["TIME_MATCHES", "OI_KEYS", "held_rmse", "select_least_misfit", "select_oi"]
+__all__ = ["TIME_MATCHES", "OI_KEYS", "held_rmse", "select_least_misfit", "select_oi", "select_oi_folds"]

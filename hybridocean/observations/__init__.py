@@ -27,7 +27,7 @@ _EXPORTS = {
     "swot": ("cross_track_grid", "karin_points", "swath_geometry"),
     "constellation": ("Constellation", "daily_coverage", "platform_names"),
     "bbox": ("LonLatBox", "lonlat_box"),
-    "holdout": ("block_holdout", "block_size", "pass_index", "satellite_of"),
+    "holdout": ("block_holdout", "block_labels", "block_size", "pass_index", "satellite_of"),
     "superobs": ("cell_superobs",),
 }
 

@@ -71,6 +71,18 @@ def pass_index(obs: Observations, max_gap_s: float = MAX_GAP_S) -> np.ndarray:
     return ids
 
 
+def block_labels(obs: Observations, block: float, max_gap_s: float = MAX_GAP_S) -> np.ndarray:
+    """``(n,)`` int64 block id (0, 1, ...) of every observation: pieces ``block`` long of each moving
+    pass, ``block x block`` tiles of each pass at one instant (module docstring; ``block`` in the
+    observations' position units)."""
+    check_positive("block", block)
+    if len(obs) == 0:
+        return np.zeros(0, dtype=np.int64)
+    a, b = obs.positions()
+    keys = np.stack([pass_index(obs, max_gap_s), *_pieces(obs, a, b, block, max_gap_s)], axis=1)
+    return np.unique(keys, axis=0, return_inverse=True)[1].reshape(-1).astype(np.int64)
+
+
 def block_holdout(obs: Observations, fraction: float, block: float, seed: int = 0,
                   max_gap_s: float = MAX_GAP_S) -> Tuple[Observations, Observations]:
     """``(kept, held_out)``: whole blocks, drawn at random until they hold ``fraction`` of the points.
@@ -87,10 +99,8 @@ def block_holdout(obs: Observations, fraction: float, block: float, seed: int = 
     n = len(obs)
     if n < 2:
         raise ValueError(f"obs: {n} observation(s) are too few to hold some out")
-    a, b = obs.positions()
-    keys = np.stack([pass_index(obs, max_gap_s), *_pieces(obs, a, b, block, max_gap_s)], axis=1)
-    _, group, counts = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
-    group = group.reshape(-1)
+    group = block_labels(obs, block, max_gap_s)
+    counts = np.bincount(group)
     if counts.size < 2:
         raise ValueError(f"block: {block} puts every observation in one block; choose a smaller block")
     order = np.random.default_rng(seed).permutation(counts.size)
@@ -122,4 +132,4 @@ def _pieces(obs: Observations, a: np.ndarray, b: np.ndarray, block: float, max_g
     return k1, k2
 
 
-__all__ = ["MAX_GAP_S", "block_holdout", "block_size", "pass_index", "satellite_of"]
+__all__ = ["MAX_GAP_S", "block_holdout", "block_labels", "block_size", "pass_index", "satellite_of"]

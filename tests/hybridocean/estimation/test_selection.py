@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from hybridocean.estimation.selection import held_rmse, select_least_misfit, select_oi
+from hybridocean.estimation.selection import held_rmse, select_least_misfit, select_oi, select_oi_folds
 from hybridocean.observations import Observations
 from physics.grid import Grid
 
@@ -95,3 +95,49 @@ def test_select_oi_returns_the_table_minimum_and_its_estimate():
     again = OptimalInterpolation(**best).estimate(train, grid, times)
     np.testing.assert_array_equal(est["ssh"].values, again["ssh"].values)  # the estimate of `best`, not another
     assert held_rmse(est, held, grid) == min(r["held_rmse_m"] for r in table)
+
+
+def _cloud(seed=2, n=120):
+    grid, rng = _grid(), np.random.default_rng(seed)
+    times = T0 + np.arange(2) * 24 * HOUR
+    x, y, t = _points(rng, n, rng.uniform(0, 86400.0, n), grid)
+    obs = Observations.from_arrays(time=t, ssh=np.sin(x / 3e4) * np.cos(y / 2e4) * 0.1, x=x, y=y, platform="p")
+    return grid, times, obs
+
+
+def test_select_oi_folds_pools_the_splits_misfits():
+    from hybridocean.estimation.oi import OptimalInterpolation
+
+    grid, times, obs = _cloud()
+    k = np.arange(len(obs)) % 5
+    folds = [(obs.subset(k != j), obs.subset(k == j)) for j in range(3)]
+    one = select_oi(*folds[0], grid, times, (1e4, 3e4), (86400.0,), noises=(0.01,))
+    alone = select_oi_folds(folds[:1], grid, times, (1e4, 3e4), (86400.0,), noises=(0.01,))
+    # one split: select_oi's selection and misfits exactly
+    assert alone[0] == one[0] and [r["held_rmse_m"] for r in alone[1]] == [r["held_rmse_m"] for r in one[1]]
+    best, table, est = select_oi_folds(folds, grid, times, (1e4, 3e4), (86400.0,), noises=(0.01,))
+    for rec in table:  # pooled: sqrt(sum n_k rmse_k^2 / sum n_k), each rmse_k the map of train_k on held_k
+        kw = {key: rec[key] for key in best}
+        r = [held_rmse(OptimalInterpolation(**kw).estimate(tr, grid, times), h, grid) for tr, h in folds]
+        n = [len(h) for _, h in folds]
+        assert rec["held_rmse_m"] == pytest.approx(np.sqrt(np.dot(n, np.square(r)) / sum(n)), rel=1e-12)
+    assert best["Lx"] == min(table, key=lambda r: r["held_rmse_m"])["Lx"]
+    again = OptimalInterpolation(**best).estimate(folds[0][0], grid, times)  # the map of the first split's train
+    np.testing.assert_array_equal(est["ssh"].values, again["ssh"].values)
+    with pytest.raises(ValueError, match="folds"):
+        select_oi_folds([], grid, times, (1e4,), (86400.0,))
+
+
+def test_holdout_folds_adds_splits_only_for_few_held_blocks():
+    from hybridocean.estimation.benchmark import holdout_folds
+    from hybridocean.observations.holdout import block_holdout, block_labels
+
+    grid, times, obs = _cloud(n=400)
+    train, held = block_holdout(obs, 0.1, 2e4, seed=0)  # runs of points < 600 s apart, cut in 20 km pieces
+    n_blocks = np.unique(block_labels(obs.__class__.concat([train, held]), 2e4)[len(train):]).size
+    assert holdout_folds(train, held, 2e4, min_blocks=n_blocks) == [(train, held)]
+    folds = holdout_folds(train, held, 2e4, min_blocks=n_blocks + 1, splits=4)
+    assert len(folds) == 4 and folds[0] == (train, held)
+    for tr, h in folds[1:]:  # each another split of the same observations
+        assert len(tr) + len(h) == len(obs) and 0 < len(h) < len(obs)
+    assert not np.array_equal(np.sort(folds[1][1].ssh), np.sort(folds[2][1].ssh))

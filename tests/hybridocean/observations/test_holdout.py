@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from hybridocean.observations import Observations
-from hybridocean.observations.holdout import block_holdout, pass_index
+from hybridocean.observations.holdout import block_holdout, block_labels, pass_index
 
 T0 = np.datetime64("2023-01-01T00:00:00", "ns")
 
@@ -125,3 +125,18 @@ def test_block_size_in_the_observations_units():
         block_size(ll, SimpleNamespace(dx=5e3, dy=5e3), 8)
     with pytest.raises(ValueError, match="cells"):
         block_size(xy, SimpleNamespace(dx=5e3, dy=5e3), 0)
+
+
+def test_block_labels_are_the_pieces_block_holdout_draws():
+    obs = _tracks(n_pass=4, n=200)
+    lab = block_labels(obs, 1e5)  # 4 passes of 200 points 5 km apart: 10 pieces each
+    assert lab.dtype == np.int64 and np.unique(lab).size == 40
+    ids = pass_index(obs)
+    assert all(np.unique(ids[lab == k]).size == 1 for k in np.unique(lab))  # a block never spans two passes
+    kept, held = block_holdout(obs, 0.1, 1e5, seed=1)
+    held_lab = lab[np.isin(obs.time, held.time)]
+    # the held-out set is a union of whole blocks
+    assert sum((lab == k).sum() for k in np.unique(held_lab)) == len(held)
+    assert block_labels(obs.subset(np.zeros(len(obs), bool)), 1e5).size == 0
+    with pytest.raises(ValueError, match="block"):
+        block_labels(obs, 0.0)
