@@ -30,7 +30,10 @@ the learned estimator's model selection use them (never the truth).
 
 OI tuning (:func:`tune_oi`): a small grid of ``(Lx = Ly, Lt, noise_std)`` candidates, each scored
 by its RMS misfit to the held-out observations at a few times; the best is kept (the selection
-and the misfit :func:`held_rmse` live in :mod:`.selection`, shared with the mission).
+and the misfit :func:`held_rmse` live in :mod:`.selection`, shared with the mission). A split whose
+held-out set covers fewer than :data:`MIN_HELD_BLOCKS` blocks (the 4-day Gulf Stream record) is
+pooled with :data:`HOLDOUT_SPLITS` ``- 1`` more block draws (:func:`holdout_folds`), so one
+handful of blocks does not pick the scales.
 """
 from __future__ import annotations
 
