@@ -45,7 +45,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any, NoReturn, Optional, Sequence
+from typing import Any, Dict, NoReturn, Optional, Sequence
 
 import hybridocean
 
@@ -143,19 +143,33 @@ def output_dir(path: str, option: str = "--out") -> Path:
     return out
 
 
-def output_file(path: str, option: str = "--out") -> Path:
+def output_file(path: str, option: str = "--out", inputs: Optional[Dict[str, Optional[str]]] = None) -> Path:
     """Check the output file ``path`` of a subcommand (its folder is created by the writer).
 
-    ``UserError`` naming ``option`` if ``path`` is an existing folder, lies under a file, or
-    its nearest existing folder is not writable.
+    ``UserError`` naming ``option`` if ``path`` is an existing folder, lies under a file, its
+    nearest existing folder is not writable, or it is the same file as one of ``inputs``
+    (``{option: path or None}``, e.g. ``{"--obs": args.obs}``: writing would destroy that input).
     """
     out = Path(path).expanduser()
+    for name, given in (inputs or {}).items():
+        if given is not None and _same_file(out, Path(given).expanduser()):
+            raise UserError(f"{option} {path!r} is the {name} input file: give another output name")
     if out.is_dir():
         raise UserError(f"{option} {path!r} is a directory; give a file name")
     if out.exists() and not os.access(out, os.W_OK):
         raise UserError(f"{option} {path!r} exists and is not writable")
     _writable_ancestor(out, option)
     return out
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether ``a`` and ``b`` name one file (the same inode if both exist, else the same resolved path)."""
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
 
 
 def torch_device(spec: str, option: str = "--device") -> Any:

@@ -79,6 +79,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import inspect
+import re
 import time
 import warnings
 from pathlib import Path
@@ -166,7 +167,7 @@ def add_input_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--start", default=None, help="first output time (default: the first observation)")
     p.add_argument("--end", default=None, help="last output time at most (default: the last observation)")
     p.add_argument("--step-hours", type=_finite_float, default=24.0, help="output time step [h] (default 24)")
-    p.add_argument("--f0", type=_finite_float, default=None, help="x/y grids: Coriolis parameter at y0 [1/s]")
+    p.add_argument("--f0", type=_finite_float, default=None, help="x/y grids: Coriolis parameter at y0 [1/s] (required unless the --obs file has f0_per_s)")
     p.add_argument("--beta", type=_finite_float, default=None, help="x/y grids: df/dy [1/(m s)]")
     p.add_argument("--y0", type=_finite_float, default=None, help="x/y grids: y where f = f0 [m] (default Ly/2)")
     p.add_argument("--g", type=_finite_float, default=None, help="gravity [m/s^2] (default: file attribute, else 9.81)")
@@ -278,6 +279,9 @@ class Estimate:
                     raise UserError(f"--g {mi['g']:g}: the learned estimator's QG state uses g = {g_used:g} m/s^2 "
                                     f"(the checkpoint); give --g {g_used:g} (or --model sw, whose model takes g)")
             if args.checkpoint is not None:
+                if args.method == "learned" and mi["params"]:
+                    raise UserError(f"--param {next(iter(mi['params']))}: the learned estimator's parameters are "
+                                    "fixed by --checkpoint (train another with train-estimator --param ...)")
                 learned, got = load_learned(args.checkpoint, mi["model_grid"], mi["times"], args.model,
                                             {"H": args.H, "Ld": args.Ld}, mi["g"])
                 mi.update(kind=got["kind"], phys=got["phys"], physics=build_physics(got["kind"], mi["model_grid"], got["phys"]))
@@ -308,6 +312,9 @@ class Estimate:
 
                 est = LearnedFourDVar(learned, mi["physics"], g=mi["g"], **kw)
         except (ValueError, TypeError) as e:
+            bad = re.search(r"unexpected keyword argument '(\w+)'", str(e))
+            if bad:
+                raise UserError(f"--param {bad.group(1)}: {args.method} takes no such parameter") from None
             raise UserError(f"--param ({args.method}): {one_line(e)}") from None
         return est, mi, attrs
 
@@ -317,7 +324,8 @@ class Estimate:
         from hybridocean.cli import UserError, one_line, output_file
         from hybridocean.observations import Observations
 
-        out = output_file(args.out)
+        out = output_file(args.out, inputs={"--obs": args.obs, "--checkpoint": getattr(args, "checkpoint", None),
+                                            "--grid": getattr(args, "grid", None)})
         if args.method in MODEL_METHODS:
             est, mi, extra = Estimate._model_estimator(args)
             obs, grid, times, src = mi["points"], mi["model_grid"], mi["times"], mi["obs"]
@@ -342,13 +350,13 @@ class Estimate:
                 raise UserError(f"--obs {args.obs!r} ({args.method}): {one_line(e)}") from None
         wall = time.perf_counter() - t0
         notes([w for w in caught if issubclass(w.category, UserWarning)])
-        ds.attrs.update({"g_m_per_s2": float(getattr(est, "g", DEFAULT_G)), **extra,
+        kind = "points" if isinstance(src, Observations) else "map"
+        ds.attrs.update({"g_m_per_s2": float(getattr(est, "g", DEFAULT_G)), **extra, "input": kind,
                          "obs_file": str(Path(args.obs).expanduser().resolve()), "wall_time_s": round(wall, 4),
                          "history": ds.attrs.get("history", "") + "\n" + command_line(args)})
         from .output import write_estimate
 
         write_estimate(ds, out)
-        kind = "points" if isinstance(src, Observations) else "map"
         trained = f" (after {extra['learned_train_s']:.1f} s of training)" if "learned_train_s" in extra else ""
         print(f"{args.method}: {ds.attrs.get('n_observations')} observed values ({kind}) -> {ds.sizes['time']} time(s) "
               f"on a {grid.ny} x {grid.nx} grid in {wall:.2f} s{trained}; wrote {out}")

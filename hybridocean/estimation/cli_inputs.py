@@ -101,6 +101,8 @@ def read_obs(path: str, variable: Optional[str] = None) -> Tuple[Any, Dict[str, 
                 raise UserError(f"--obs {path!r}: no observed value at all ({msg})") from None
             raise UserError(f"--obs {path!r}: {msg}") from None
     notes([w for w in caught if "impossible" not in str(w.message)])
+    for key, names in XY_ATTRS.items():  # named errors before the grid reads them
+        attribute_number(attrs, names[0], f"--{key}")
     for k in ("f0_per_s", "beta_per_m_per_s", "y0_m", "grid_boundary") + G_ATTRS:
         if k in attrs:
             ds.attrs.setdefault(k, attrs[k])
@@ -166,6 +168,9 @@ def _with_planes(grid: Any, args: argparse.Namespace, attrs: Dict[str, Any]) -> 
             raise UserError(f"{given[0]}: applies to x/y grids only; a lon/lat grid uses f = 2 Omega sin(lat)")
         return grid
     vals = {k: override(f"--{k}", getattr(args, k), attrs, names) for k, names in XY_ATTRS.items()}
+    if (grid.f0 if vals["f0"] is None else vals["f0"]) == 0:
+        raise UserError("--f0: an x/y grid needs the Coriolis parameter f0 [1/s] for the currents; give --f0 or "
+                        "the --obs file's global attribute f0_per_s (e.g. 1e-4 at 43 N)")
     return Grid(grid.nx, grid.ny, dx=grid.dx, dy=grid.dy, boundary=grid.boundary,
                 f0=grid.f0 if vals["f0"] is None else vals["f0"], beta=grid.beta if vals["beta"] is None else vals["beta"],
                 y0=vals["y0"], lon=grid.lon, lat=grid.lat)

@@ -30,8 +30,9 @@ the checkpoint, so ``estimate --checkpoint`` must be given the same ``g``.
 Output: ``--out`` (written atomically, :meth:`LearnedEstimator.save`) with metadata ``model``,
 ``physical_parameters``, ``model_grid``, ``validation``, ``obs_file``; the trainer's own
 checkpoints go to ``<out>.training/checkpoint.pt`` every validation, and ``--resume`` continues
-one of them with the trainer's exact resume (same options, more ``--iterations``; the checkpoint
-interval does not depend on ``--iterations``, so the resumed run's configuration is the original's).
+one of them with the trainer's exact resume (same options, more ``--iterations``; validation every
+``VALIDATE_EVERY`` iterations whatever ``--iterations``, so the resumed run's configuration is the
+original's; a run shorter than that still checkpoints at its end).
 
 A checkpoint is refused (one line naming ``--checkpoint``) when it does not exist, is not a saved
 estimator, or its grid (cells, spacing, boundary, Coriolis plane), model or frame spacing
@@ -164,10 +165,15 @@ def train_learned(obs: Any, grid: Any, times: np.ndarray, physics: Any, args: ar
     dt = frame_spacing(times)
     train, val, how = split_validation(obs, args.seed, grid)
     k = steps_in(dt, max_step(physics, "rk4"))
+    # validation every VALIDATE_EVERY whatever --iterations (a resumed run's configuration is the
+    # original's); checkpoints at least once in a short run (their interval is not part of it)
     every = min(VALIDATE_EVERY, args.iterations)
     try:
         est = LearnedEstimator(physics, seed=args.seed, **params, **({} if g is None else {"g": g}))
-        cfg = default_config(dt, steps_per_frame=k, iterations=args.iterations, validate_every=every,
+    except (ValueError, TypeError) as e:
+        raise UserError(f"--param ({', '.join(f'{k}={v}' for k, v in params.items()) or 'defaults'}): {one_line(e)}") from None
+    try:
+        cfg = default_config(dt, steps_per_frame=k, iterations=args.iterations, validate_every=VALIDATE_EVERY,
                              lambda_update="last_step", seed=args.seed, progress=None,
                              checkpoint_every=every if checkpoint_dir else 0,
                              checkpoint_dir=None if checkpoint_dir is None else str(checkpoint_dir))
@@ -182,7 +188,9 @@ def train_learned(obs: Any, grid: Any, times: np.ndarray, physics: Any, args: ar
                             f"({one_line(e)[:300]})") from None
         if not isinstance(e, (ValueError, TypeError)):
             raise
-        raise UserError(f"--obs (learned training): {one_line(e)}") from None
+        msg = one_line(e)
+        named = next((k for k in params if msg.startswith(f"{k} ")), None)  # e.g. "hidden must be >= 1"
+        raise UserError(f"--param {named}={params[named]}: {msg}" if named else f"--obs (learned training): {msg}") from None
     h = est.history
     info = {"learned_validation": how, "learned_iterations": len(h.loss), "learned_steps_per_frame": k,
             "learned_frame_s": dt, "learned_best_val_misfit": float(min(h.val_mse)) if h.val_mse else math.nan,
@@ -299,8 +307,9 @@ class TrainEstimator:
         from .cli import model_inputs
         from .cli_inputs import notes
 
-        out = output_file(args.out)
+        out = output_file(args.out, inputs={"--obs": args.obs, "--grid": getattr(args, "grid", None)})
         args.method = "learned"
+        args.iterations = DEFAULT_ITERATIONS if args.iterations is None else args.iterations
         resume = None
         if args.resume is not None:
             from .learned import LearnedEstimator

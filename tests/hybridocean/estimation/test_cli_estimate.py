@@ -137,6 +137,13 @@ def _bad_cases(tmp_path: Path):
     pts = lonlat_points(n=50, days=("2019-01-01",)).to_netcdf(tmp_path / "pts.nc")
     xr.Dataset({"a": ("q", [1.0])}).to_netcdf(tmp_path / "junk.nc")
     (tmp_path / "text.nc").write_text("not netcdf")
+    badf0, nof0 = tmp_path / "badf0.nc", tmp_path / "nof0.nc"
+    with xr.open_dataset(good) as ds:
+        ds.load().assign_attrs(f0_per_s="abc").to_netcdf(badf0)
+    with xr.open_dataset(good) as ds:
+        d = ds.load()
+        d.attrs = {k: v for k, v in d.attrs.items() if k not in ("f0_per_s", "beta_per_m_per_s")}
+        d.to_netcdf(nof0)
     blocker = tmp_path / "blocker"
     blocker.write_text("a file")
     base = ["estimate", "--method", "geostrophic"]
@@ -160,6 +167,13 @@ def _bad_cases(tmp_path: Path):
         (base + ["--obs", str(good), "--out", o, "--step-hours", "0"], "--step-hours", "> 0"),
         (["estimate", "--method", "nosuch", "--obs", str(good), "--out", o], "--method", "invalid choice"),
         (base + ["--obs", str(good), "--out", o, "--start", "yesterday-ish"], "--start", "not a date"),
+        # --out naming an input would overwrite it
+        (base + ["--obs", str(good), "--out", str(good)], "--out", "is the --obs input file"),
+        (base + ["--obs", str(good), "--out", str(tmp_path / "." / "good.nc")], "--out", "is the --obs input file"),
+        (base + ["--obs", str(pts), "--out", str(good), "--grid", str(good)], "--out", "is the --grid input file"),
+        # x/y Coriolis parameter: a bad attribute, or none at all
+        (base + ["--obs", str(badf0), "--out", o], "--f0", "f0_per_s = 'abc' is not a finite number"),
+        (base + ["--obs", str(nof0), "--out", o], "--f0", "needs the Coriolis parameter"),
     ]
 
 
@@ -170,6 +184,8 @@ def test_bad_input_is_one_line_naming_the_option(tmp_path, capsys):
         assert code == 2, (argv, line)
         assert option in line and what in line, (argv, line)
         assert not (tmp_path / "o.nc").exists(), argv
+    with xr.open_dataset(tmp_path / "good.nc") as ds:  # the input named by --out is untouched
+        assert "eta" in ds and "u" not in ds
 
 
 def test_console_error_has_no_traceback(tmp_path):

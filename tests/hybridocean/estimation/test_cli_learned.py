@@ -113,6 +113,12 @@ def test_bad_checkpoints_are_one_line_naming_the_option(trained, tmp_path, capsy
         (["train-estimator", "--obs", str(tw["map"]), "--out", o, "--resume", str(tmp_path / "none.pt")],
          "--resume", "no such file"),
         (["train-estimator", "--obs", str(tw["map"]), "--out", o, "--param", "nosuch=2"], "--param nosuch", "learned"),
+        (["train-estimator", "--obs", str(tw["map"]), "--out", o, "--param", "hidden=0"], "--param hidden=0", "hidden must be"),
+        (base + ["--checkpoint", str(ck), "--param", "hidden=3"], "--param hidden", "fixed by --checkpoint"),
+        # --out naming an input would destroy it
+        (["train-estimator", "--obs", str(tw["map"]), "--out", str(tw["map"])], "--out", "is the --obs input file"),
+        (["estimate", "--obs", str(tw["map"]), "--out", str(ck), "--method", "learned", "--checkpoint", str(ck)],
+         "--out", "is the --checkpoint input file"),
     ]
     for argv, option, what in cases:
         code = cli.main(argv)
