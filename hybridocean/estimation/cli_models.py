@@ -64,8 +64,8 @@ Regional 4D-Var (``--boundary``)
     from the ocean, with an open outer ring whose SSH comes from an OI of the same observations
     (``--param oi='{"Lx": 0.5, "Lt": 432000}'`` sets its arguments; default
     :class:`~.oi.OptimalInterpolation`'s), the first background the OI map, and land the cells of
-    a gridded input that are NaN at every time (a point input has no land: all ocean). ``--param
-    sigma_boundary=0.01`` adds the boundary SSH to the control, ``oi_every_window=true`` takes
+    a gridded input that are NaN at every time in patches of >= 16 cells (smaller ones are gaps; a
+    point input has no land). ``--param sigma_boundary=0.01`` adds the boundary SSH to the control, ``oi_every_window=true`` takes
     every window's background from the OI, ``sponge_width``/``sponge_time`` set the sponge.
     ``--boundary closed`` keeps the closed basin (``psi = 0`` on the walls) of the x/y path.
 
@@ -312,7 +312,7 @@ def regional_fourdvar(mi: Dict[str, Any], kw: Dict[str, Any], variable: Optional
     """:class:`~.fourdvar_regional.RegionalFourDVar` of the model inputs ``mi`` (:func:`.cli.model_inputs`)
     with the FourDVar keywords ``kw`` (``--param``; ``oi`` a dict of OptimalInterpolation
     arguments): ``Ld`` of :func:`physical_parameters`; land = the cells of a gridded ``--obs`` on the output grid
-    that are NaN at every time (none for points)."""
+    that are NaN at every time, in patches of >= 16 cells (none for points)."""
     from .fourdvar_regional import RegionalFourDVar, land_from_gridded
 
     grid, obs = mi["model_grid"], mi["obs"]

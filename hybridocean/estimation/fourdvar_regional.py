@@ -13,8 +13,9 @@
    mapping of Le Guillou et al. (2021, "Mapping altimetry in the forthcoming SWOT era by
    back-and-forth nudging a one-layer quasigeostrophic model", J. Atmos. Oceanic Technol. 38,
    697-710), where the QG box takes its boundary from the DUACS OI.
-3. Land: ``mask`` (ocean cells ``(ny, nx)``), or ``"auto"``: for a gridded input the cells that
-   are NaN at every time (never observed: land in an L4-like map), else all ocean. Land corners
+3. Land: ``mask`` (ocean cells ``(ny, nx)``), or ``"auto"``: for a gridded input the patches of
+   at least 16 cells NaN at every time (never observed: land in an L4-like map; smaller patches are
+   ocean gaps, :func:`~hybridocean.observations.gridded.never_observed_land`), else all ocean. Land corners
    are fixed like the ring (``psi = psi_b``); the output SSH and currents are NaN on land.
 4. Background: the first window's is the OI map at its start; with ``oi_every_window=True``
    every window's background (and first guess) is the OI map at its start instead of the previous
@@ -56,12 +57,15 @@ from .oi import OptimalInterpolation
 
 
 def land_from_gridded(obs: Union[xr.Dataset, xr.DataArray], variable: Optional[str] = None) -> Optional[np.ndarray]:
-    """Ocean mask ``(ny, nx)`` bool of a gridded SSH input ``(time, y, x)``: False where the SSH is
-    NaN at EVERY time (never observed: land); ``None`` if every cell is observed at least once."""
+    """Ocean mask ``(ny, nx)`` bool of a gridded SSH input ``(time, y, x)``: False on land, the
+    patches of cells NaN at every time of at least ``LAND_MIN_CELLS`` cells
+    (:func:`~hybridocean.observations.gridded.never_observed_land`; smaller ones are ocean gaps);
+    ``None`` when no cell is land."""
+    from hybridocean.observations.gridded import never_observed_land
+
     da = obs if isinstance(obs, xr.DataArray) else obs[ssh_variable(obs, prefer=variable)]
-    a = np.asarray(da.values, dtype=np.float64)
-    ocean = np.isfinite(a).any(axis=0) if a.ndim == 3 else np.isfinite(a)
-    return None if ocean.all() else ocean
+    land = never_observed_land(da.values)
+    return None if land is None else ~land
 
 
 class RegionalFourDVar(FourDVar):

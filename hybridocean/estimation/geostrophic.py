@@ -18,8 +18,9 @@ Steps, for each output time ``t_k``:
    ocean cells (the Neumann rows at edges and coasts bend it), and is solved directly (sparse LU of the gap-gap
    Laplacian, :func:`scipy.sparse.linalg.splu`). A connected group of gap cells that touches no
    observed cell stays NaN (nothing to fill from). ``fill=None`` leaves every gap NaN.
-3. **Land.** ``land="auto"``: for a *gridded* input the cells NaN at every input time are land
-   (an L4 map's land) and stay NaN; for a point cloud there is no land unless given.
+3. **Land.** ``land="auto"``: for a *gridded* input the cells NaN at every input time, in patches
+   of at least 16 cells, are land (an L4 map's land; :func:`~hybridocean.observations.gridded.
+   never_observed_land`; smaller never-observed patches are gaps, filled) and stay NaN; for a point cloud there is no land unless given.
    ``land`` may also be a bool array ``(ny, nx)`` (True = land) or None (no land).
 4. **Currents**: ``u = -(g/f) d eta/dy``, ``v = (g/f) d eta/dx`` at the cell centres
    (:func:`physics.geostrophy.geostrophic_velocities`, ``at="center"``, centred differences of
@@ -174,8 +175,10 @@ class Geostrophic(Estimator):
             if self.land.shape != grid.shape:
                 raise ValueError(f"land must have the grid's shape {grid.shape}, got {self.land.shape}")
             return self.land
-        if self.land == "auto" and inputs.source == "gridded":
-            return ~np.isfinite(binned).any(axis=0)
+        if self.land == "auto" and inputs.source == "gridded":  # the one rule: observations.never_observed_land
+            from hybridocean.observations.gridded import never_observed_land
+
+            return never_observed_land(binned)
         return None
 
     def bin(self, inputs: EstimationInputs) -> np.ndarray:

@@ -14,7 +14,7 @@ from hybridocean._lazy import lazy_exports
 _EXPORTS = {
     "core": ("DEFAULT_TIME_ORIGIN", "Observations", "normalize_longitude"),
     "operator": ("ObservationOperator", "sample_fields"),
-    "gridded": ("from_gridded", "grid_from_dataset", "gridded_to_tensor", "to_gridded"),
+    "gridded": ("from_gridded", "grid_from_dataset", "gridded_to_tensor", "never_observed_land", "to_gridded"),
     "gaps": ("cloud_mask", "missing_days", "random_pixel_mask"),
     "ssh_vars": ("ImplausibleValueWarning", "ssh_variable"),
     "l4": ("read_gridded_ssh", "read_l4"),

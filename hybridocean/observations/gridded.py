@@ -51,6 +51,30 @@ def _regular(name: str, a: np.ndarray) -> float:
     return float(d.mean())
 
 
+#: [cells] a 4-connected patch of cells never observed in the record is land from this size on
+#: (:func:`never_observed_land`): coastlines and islands of an L4 map are many cells long, while the
+#: cells a gappy record happens never to see (clouds, track gaps) form patches of a few cells
+LAND_MIN_CELLS = 16
+
+
+def never_observed_land(values: np.ndarray, min_cells: int = LAND_MIN_CELLS) -> Optional[np.ndarray]:
+    """``(ny, nx)`` bool land mask of a gridded SSH record ``values`` ``(T, ny, nx)`` (or ``(ny, nx)``):
+    the cells NaN at every time that form a 4-connected patch of at least ``min_cells`` cells; a
+    smaller never-observed patch is an ocean gap (estimated like any gap). ``None`` when no cell is land."""
+    from scipy import ndimage
+
+    a = np.asarray(values, dtype=np.float64)
+    if a.ndim not in (2, 3):
+        raise ValueError(f"values must be (T, ny, nx) or (ny, nx), got shape {a.shape}")
+    never = ~(np.isfinite(a).any(axis=0) if a.ndim == 3 else np.isfinite(a))
+    labels, n = ndimage.label(never)
+    if n == 0:
+        return None
+    sizes = np.bincount(labels.ravel())
+    land = np.isin(labels, np.flatnonzero(sizes >= int(min_cells))) & never
+    return land if land.any() else None
+
+
 def grid_from_dataset(
     ds: Union[xr.Dataset, xr.DataArray], boundary: Optional[str] = None, metric: str = "sphere"
 ) -> Grid:

@@ -174,3 +174,20 @@ def test_grid_round_trips_through_the_file_attributes_including_y0():
     back = grid_from_dataset(ds)
     assert back.y0 == g.y0 and back.f0 == g.f0 and back.beta == g.beta
     assert torch.equal(back.coriolis("center"), g.coriolis("center"))
+
+
+def test_never_observed_land_is_the_large_patches_only():
+    from hybridocean.observations.gridded import never_observed_land
+
+    a = np.random.default_rng(0).normal(size=(4, 10, 12))
+    a[:, 0:4, 0:5] = np.nan   # a 20-cell coast: land
+    a[:, 7, 9] = np.nan       # one cell never observed: an ocean gap
+    a[:2, 8, 2] = np.nan      # seen at some times: ocean
+    land = never_observed_land(a)
+    want = np.zeros((10, 12), bool)
+    want[0:4, 0:5] = True
+    np.testing.assert_array_equal(land, want)
+    assert never_observed_land(a, min_cells=1)[7, 9]  # every never-observed cell with min_cells=1
+    assert never_observed_land(a[:, 5:, 6:]) is None  # no land patch
+    with pytest.raises(ValueError, match="values"):
+        never_observed_land(np.zeros(5))
