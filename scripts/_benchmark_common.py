@@ -212,4 +212,4 @@ def _ocean_mask(ctx: Context) -> Optional[np.ndarray]:
         raise FileNotFoundError(f"ctx.run_dir: no cached truth {path} to read the coastline from; "
                                 "set ctx.extra['ocean'] (ocean mask (ny, nx) or None)")
     with xr.open_dataset(path) as ds:
-        return land_from_gridded(ds["ssh"])
+        return land_from_gridded(ds["ssh"], min_cells=1)  # a gap-free L4 map: every NaN cell is land (islands too)

@@ -56,15 +56,17 @@ from .fourdvar_windows import FourDVar
 from .oi import OptimalInterpolation
 
 
-def land_from_gridded(obs: Union[xr.Dataset, xr.DataArray], variable: Optional[str] = None) -> Optional[np.ndarray]:
+def land_from_gridded(obs: Union[xr.Dataset, xr.DataArray], variable: Optional[str] = None,
+                      min_cells: Optional[int] = None) -> Optional[np.ndarray]:
     """Ocean mask ``(ny, nx)`` bool of a gridded SSH input ``(time, y, x)``: False on land, the
     patches of cells NaN at every time of at least ``LAND_MIN_CELLS`` cells
     (:func:`~hybridocean.observations.gridded.never_observed_land`; smaller ones are ocean gaps);
-    ``None`` when no cell is land."""
-    from hybridocean.observations.gridded import never_observed_land
+    ``None`` when no cell is land. ``min_cells=1``: every cell NaN at every time is land (a gap-free
+    map such as an L4 product, whose only NaN are its coastline and islands)."""
+    from hybridocean.observations.gridded import LAND_MIN_CELLS, never_observed_land
 
     da = obs if isinstance(obs, xr.DataArray) else obs[ssh_variable(obs, prefer=variable)]
-    land = never_observed_land(da.values)
+    land = never_observed_land(da.values, LAND_MIN_CELLS if min_cells is None else min_cells)
     return None if land is None else ~land
 
 
