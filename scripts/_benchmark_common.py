@@ -76,29 +76,23 @@ def _oi_params(ctx: Context) -> Tuple[Dict[str, Any], list, float]:
     tune_times = ctx.times[idx][np.unique(pick)]
     window = _oi_obs_window(ctx)
     sig = float(np.nanstd(ctx.train.ssh))  # prior std: that of the observations
+    folds = _folds(ctx, ctx.train, ctx.held)
     (best, table), sec = _timed(lambda: tune_oi(ctx.train, ctx.held, ctx.grid, tune_times, s["oi_lengths"],
                                                 s["oi_time_scales"], signal_std=sig, obs_window_s=window,
-                                                block=_block(ctx)))
+                                                folds=folds))
     from hybridocean.io import save_json
 
     save_json({"best": best, "table": table, "seconds": sec, "tuning_times": [str(t) for t in tune_times],
-               "splits": len(_folds(ctx, ctx.train, ctx.held))}, path)
+               "splits": len(folds)}, path)
     return best, table, sec
 
 
-def _block(ctx: Context) -> float:
-    """[m] the benchmark's held-out block side (``HOLDOUT_BLOCK_CELLS`` cells; ``holdout_block``)."""
-    from hybridocean.estimation.benchmark import HOLDOUT_BLOCK_CELLS
-
-    return HOLDOUT_BLOCK_CELLS * ctx.grid.dx
-
-
 def _folds(ctx: Context, train, held) -> list:
-    """The splits a tuning is scored on (:func:`~hybridocean.estimation.benchmark.holdout_folds`: the
-    one split, or more pooled when ``held`` holds few blocks)."""
-    from hybridocean.estimation.benchmark import holdout_folds
+    """The splits a tuning is scored on (:func:`~hybridocean.estimation.benchmark.holdout_folds` of the
+    benchmark's blocks: the one split, or more pooled when ``held`` holds few blocks)."""
+    from hybridocean.estimation.benchmark import holdout_block, holdout_folds
 
-    return holdout_folds(train, held, _block(ctx))
+    return holdout_folds(train, held, holdout_block(ctx.grid))
 
 
 def _training_period(ctx: Context, obs):

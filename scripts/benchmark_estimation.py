@@ -160,9 +160,9 @@ def scenario_dir(args, truth: str, scenario: str) -> Path:
 def holdout_block(truth) -> float:
     """[m] side of the benchmark's held-out blocks, ``HOLDOUT_BLOCK_CELLS`` grid cells
     (:func:`~hybridocean.observations.holdout.block_holdout`; why that size: its comment)."""
-    from hybridocean.estimation.benchmark import HOLDOUT_BLOCK_CELLS, truth_grid
+    from hybridocean.estimation.benchmark import holdout_block as block_on, truth_grid
 
-    return HOLDOUT_BLOCK_CELLS * truth_grid(truth).dx
+    return block_on(truth_grid(truth))
 
 
 def _holdout_text(block: float) -> str:

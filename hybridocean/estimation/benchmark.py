@@ -199,6 +199,11 @@ def scenario_observations(truth: xr.Dataset, scenario: str, seed: int = 0, data:
     return obs, info
 
 
+def holdout_block(grid: Grid) -> float:
+    """[m] the side of the benchmark's held-out blocks on ``grid``: :data:`HOLDOUT_BLOCK_CELLS` ``dx``."""
+    return HOLDOUT_BLOCK_CELLS * grid.dx
+
+
 def holdout_split(obs, fraction: float = HOLDOUT_FRACTION, seed: int = 0, block: Optional[float] = None):
     """``(kept, held_out)``: ``fraction`` of the observations held out -- whole blocks of passes
     ``block`` wide (:func:`~hybridocean.observations.holdout.block_holdout`; the benchmark's
@@ -234,7 +239,7 @@ def holdout_folds(train, held, block: float, seed: int = 0, fraction: float = HO
 
 def tune_oi(train, held, grid: Grid, times: np.ndarray, lengths: Sequence[float], time_scales: Sequence[float],
             noises: Sequence[float] = (0.01, 0.03), signal_std: float = 0.1,
-            obs_window_s: Optional[float] = None, block: Optional[float] = None
+            obs_window_s: Optional[float] = None, folds: Optional[Sequence[Tuple[Any, Any]]] = None
             ) -> Tuple[Dict[str, Any], List[Dict[str, Any]]]:
     """The OI parameters with the least held-out RMS misfit at ``times`` (module docstring):
     :func:`~hybridocean.estimation.selection.select_oi` scored by
@@ -246,14 +251,14 @@ def tune_oi(train, held, grid: Grid, times: np.ndarray, lengths: Sequence[float]
 
     ``obs_window_s``: observations within ``|dt| < obs_window_s`` of an output time enter its
     analysis (default ``2 Lt``, the challenge's); dense gap scenarios set it to ~1 frame to keep
-    the dense Cholesky small. ``block`` [m]: score on :func:`holdout_folds` of that block size (more
-    splits pooled when ``held`` holds few blocks); ``None``: the one split. Returns ``(best kwargs of
-    OptimalInterpolation, every candidate)``."""
-    folds = [(train, held)] if block is None else holdout_folds(train, held, block)
+    the dense Cholesky small. ``folds``: the splits to score on (:func:`holdout_folds`: more
+    pooled when ``held`` holds few blocks; their first must be ``(train, held)``); ``None``: the one
+    split. Returns ``(best kwargs of OptimalInterpolation, every candidate)``."""
+    folds = [(train, held)] if folds is None else list(folds)
     best, table, _ = select_oi_folds(folds, grid, times, lengths, time_scales, noises=noises, signal_std=signal_std,
                                      obs_window_s=obs_window_s)
     return best, table
 
 
 __all__ = ["SCENARIOS", "SCENARIO_TEXT", "lonlat_box_truth", "truth_grid", "remove_offset", "scenario_observations",
-           "holdout_split", "holdout_folds", "held_rmse", "tune_oi", "superobs", "cell_superobs"]
+           "holdout_block", "holdout_split", "holdout_folds", "held_rmse", "tune_oi", "superobs", "cell_superobs"]
